@@ -1,0 +1,42 @@
+# omnipower: `make demo` runs the main job, `make test` runs every test. Both set themselves up.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_CORE := $(PY) -m pytest -p no:homeassistant -p no:cacheprovider
+PYTEST_HA := $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: setup demo test lint typecheck test-core test-ha bench clean test-ha-current
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || "$$(scripts/python313)" -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[demo,test]'
+	$(PY) -m pip check
+	@touch $@
+
+setup: $(VENV)/.installed
+	@scripts/ensure-mosquitto
+
+demo: setup
+	$(VENV)/bin/omnipower demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check ccc_gateway meter_emulator custom_components
+
+typecheck: setup
+	$(VENV)/bin/mypy ccc_gateway meter_emulator custom_components/omnipower benchmarks
+
+test-core: setup
+	$(PYTEST_CORE) tests --ignore=tests/components
+
+test-ha: setup
+	$(PYTEST_HA) tests/components
+
+test: lint typecheck test-core test-ha
+
+bench: setup
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,238 @@
+"""AES-128-GCM of DLMS security suite 0, and the invocation-counter replay guard.
+
+Green Book 9.2.7 (PROTOCOL.md 1.5): IV = system title (8) || invocation counter (4);
+key = EK (GPK60, KeyType 64); tag truncated to 12 octets. The security control byte SC says
+what was applied:
+
+* 0x30 authenticated encryption: AAD = SC || AK;
+* 0x20 encryption only: no tag, nothing to verify (a wrong key shows only as garbage);
+* 0x10 authentication only: the APDU travels in clear, the tag covers AAD = SC || AK || APDU.
+
+Through ``cryptography``; the Green Book vectors are tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from .errors import (
+    AuthenticationFailed,
+    KeysSwapped,
+    MalformedData,
+    MissingKey,
+    ReplayedFrame,
+)
+
+__all__ = [
+    "SC_AUTHENTICATED",
+    "SC_AUTHENTICATED_ENCRYPTION",
+    "SC_ENCRYPTED",
+    "TAG_LENGTH",
+    "InvocationCounterStore",
+    "Keys",
+    "MemoryCounterStore",
+    "SecurityContext",
+    "decrypt",
+    "encrypt",
+    "gmac",
+]
+
+TAG_LENGTH: Final = 12
+SC_AUTHENTICATED: Final = 0x10
+SC_ENCRYPTED: Final = 0x20
+SC_AUTHENTICATED_ENCRYPTION: Final = 0x30
+_SUITE_MASK: Final = 0x0F
+_COMPRESSION: Final = 0x80
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Keys:
+    """The customer's global keys. ``repr`` never shows them (they end up in logs otherwise)."""
+
+    encryption_key: bytes
+    authentication_key: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.encryption_key) != 16:
+            raise ValueError("the encryption key (KeyType 64) is 16 bytes (32 hex digits)")
+        if self.authentication_key is not None and len(self.authentication_key) != 16:
+            raise ValueError("the authentication key (KeyType 65) is 16 bytes (32 hex digits)")
+
+    def __repr__(self) -> str:
+        return "Keys(<redacted>)"
+
+
+def _iv(system_title: bytes, invocation_counter: int) -> bytes:
+    if len(system_title) != 8:
+        raise MalformedData(f"system title of {len(system_title)} bytes; suite 0 needs 8")
+    return system_title + invocation_counter.to_bytes(4, "big")
+
+
+def _check_sc(security_control: int) -> None:
+    if security_control & _SUITE_MASK:
+        raise MalformedData(f"security suite {security_control & _SUITE_MASK} is not supported")
+    if security_control & _COMPRESSION:
+        raise MalformedData("compressed ciphered APDUs are not supported")
+    if security_control & 0x30 == 0:
+        raise MalformedData(f"security control {security_control:#04x} applies no protection")
+
+
+def encrypt(
+    plaintext: bytes,
+    *,
+    keys: Keys,
+    system_title: bytes,
+    invocation_counter: int,
+    security_control: int = SC_AUTHENTICATED_ENCRYPTION,
+) -> bytes:
+    """The ciphered payload (ciphertext || tag, per SC) as a meter sends it."""
+    _check_sc(security_control)
+    iv = _iv(system_title, invocation_counter)
+    authenticated = bool(security_control & SC_AUTHENTICATED)
+    encrypted = bool(security_control & SC_ENCRYPTED)
+    if authenticated and keys.authentication_key is None:
+        raise ValueError("authenticated security control needs the authentication key")
+    aad = bytes([security_control]) + (keys.authentication_key or b"") if authenticated else b""
+    encryptor = Cipher(algorithms.AES(keys.encryption_key), modes.GCM(iv)).encryptor()
+    if encrypted:
+        if aad:
+            encryptor.authenticate_additional_data(aad)
+        ciphertext = encryptor.update(plaintext) + encryptor.finalize()
+        return ciphertext + encryptor.tag[:TAG_LENGTH] if authenticated else ciphertext
+    encryptor.authenticate_additional_data(aad + plaintext)
+    encryptor.finalize()
+    return plaintext + encryptor.tag[:TAG_LENGTH]
+
+
+def _open(payload: bytes, key: bytes, iv: bytes, aad: bytes, encrypted: bool) -> bytes:
+    """Verify (and decrypt) with one key pair; raises InvalidTag when the tag does not match."""
+    if len(payload) < TAG_LENGTH:
+        raise AuthenticationFailed("ciphered content shorter than its 12-byte tag")
+    body, tag = payload[:-TAG_LENGTH], payload[-TAG_LENGTH:]
+    decryptor = Cipher(
+        algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=TAG_LENGTH)
+    ).decryptor()
+    if encrypted:
+        decryptor.authenticate_additional_data(aad)
+        plaintext = decryptor.update(body)
+        decryptor.finalize()
+        return plaintext
+    decryptor.authenticate_additional_data(aad + body)
+    decryptor.finalize()
+    return body
+
+
+def decrypt(
+    payload: bytes,
+    *,
+    keys: Keys | None,
+    system_title: bytes,
+    invocation_counter: int,
+    security_control: int,
+) -> bytes:
+    """The plaintext APDU, once the tag (if any) verified.
+
+    Raises :class:`AuthenticationFailed`, or :class:`KeysSwapped` when the tag verifies only
+    with the two keys exchanged; :class:`MissingKey` when no key is configured.
+    """
+    _check_sc(security_control)
+    if keys is None:
+        raise MissingKey("the frame is encrypted and no encryption key is configured")
+    iv = _iv(system_title, invocation_counter)
+    authenticated = bool(security_control & SC_AUTHENTICATED)
+    encrypted = bool(security_control & SC_ENCRYPTED)
+    if not authenticated:
+        # Encryption only: GCM without a tag is AES-CTR from counter block J0 + 1.
+        decryptor = Cipher(
+            algorithms.AES(keys.encryption_key), modes.CTR(iv + b"\x00\x00\x00\x02")
+        ).decryptor()
+        return decryptor.update(payload) + decryptor.finalize()
+    if keys.authentication_key is None:
+        raise MissingKey("the frame is authenticated and no authentication key is configured")
+    sc = bytes([security_control])
+    try:
+        return _open(payload, keys.encryption_key, iv, sc + keys.authentication_key, encrypted)
+    except InvalidTag:
+        pass
+    try:
+        _open(payload, keys.authentication_key, iv, sc + keys.encryption_key, encrypted)
+    except InvalidTag:
+        raise AuthenticationFailed(
+            "GCM tag does not verify: wrong encryption or authentication key, or corrupt data"
+        ) from None
+    raise KeysSwapped("GCM tag verifies only with the two keys exchanged: keys swapped?")
+
+
+def gmac(*, key: bytes, system_title: bytes, invocation_counter: int, aad: bytes) -> bytes:
+    """GMAC tag (12 bytes) of *aad*, as HLS mechanism 5 uses it (AAD = SC || AK || challenge)."""
+    encryptor = Cipher(
+        algorithms.AES(key), modes.GCM(_iv(system_title, invocation_counter))
+    ).encryptor()
+    encryptor.authenticate_additional_data(aad)
+    encryptor.finalize()
+    return encryptor.tag[:TAG_LENGTH]
+
+
+class InvocationCounterStore(Protocol):
+    """Where the last accepted invocation counter per system title is kept.
+
+    The service injects a persistent store so a restart cannot reopen the replay window.
+    """
+
+    def load(self, system_title: bytes) -> int | None:
+        """The last accepted counter for *system_title*, or None if none was accepted yet."""
+        ...
+
+    def save(self, system_title: bytes, invocation_counter: int) -> None:
+        """Remember *invocation_counter* as the last accepted one."""
+        ...
+
+
+@dataclass(slots=True)
+class MemoryCounterStore:
+    """An in-memory :class:`InvocationCounterStore` (tests, tools)."""
+
+    counters: MutableMapping[bytes, int] = field(default_factory=dict)
+
+    def load(self, system_title: bytes) -> int | None:
+        """The last accepted counter, if any."""
+        return self.counters.get(system_title)
+
+    def save(self, system_title: bytes, invocation_counter: int) -> None:
+        """Remember the counter."""
+        self.counters[system_title] = invocation_counter
+
+
+@dataclass(slots=True)
+class SecurityContext:
+    """Keys plus the replay guard for every system title seen on one port.
+
+    :meth:`check` runs before decryption (cheap rejection); :meth:`accept` only after the tag
+    verified, so a forged frame cannot move the counter.
+    """
+
+    keys: Keys | None
+    store: InvocationCounterStore = field(default_factory=MemoryCounterStore)
+
+    def check(self, system_title: bytes, invocation_counter: int) -> None:
+        """Raise :class:`ReplayedFrame` unless *invocation_counter* is newer than the last one."""
+        last = self.store.load(system_title)
+        if last is not None and invocation_counter <= last:
+            raise ReplayedFrame(
+                system_title=system_title,
+                invocation_counter=invocation_counter,
+                last_accepted=last,
+            )
+
+    def accept(self, system_title: bytes, invocation_counter: int) -> None:
+        """Record a verified frame's counter."""
+        self.store.save(system_title, invocation_counter)
+
+    def last_accepted(self, system_title: bytes) -> int | None:
+        """The last accepted counter for *system_title*."""
+        return self.store.load(system_title)

@@ -1,0 +1,38 @@
+"""What the sans-I/O readers hand to the adapters: facts about the byte stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import RemoteProtocolError
+from .hdlc import HdlcFrame
+from .push import Push
+
+__all__ = ["Event", "FrameReceived", "FrameRejected", "PushReceived"]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameReceived:
+    """A frame whose flags, length, HCS and FCS all checked out."""
+
+    frame: HdlcFrame
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRejected:
+    """Bytes that failed a check; decoding goes on at the next flag."""
+
+    error: RemoteProtocolError
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PushReceived:
+    """A push that passed every integrity check (and the replay guard when ciphered)."""
+
+    push: Push
+    raw: bytes
+
+
+type Event = FrameReceived | FrameRejected | PushReceived

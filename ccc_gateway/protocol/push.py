@@ -1,0 +1,243 @@
+"""Turn a push's notification body into typed readings.
+
+The list is recognised from its content, never by matching known frames (PROTOCOL.md 1.7):
+
+* first element: the list version id, a bare visible-string ("Kamstrup_V0001");
+* then pairs of OBIS octet-string(6) and value; absent objects either omitted or sent as
+  null-data placeholders (two nulls per pair on real single-phase meters);
+* HAN-NVE lists start with the GS1 id; list 2 adds the clock and energy registers;
+  DLMS push 1 starts with the energy registers and carries the meter number.
+
+Scalers are not transmitted ("meter configurations have to be known", [HAN] §5), so the
+resolution per quantity is configuration, with the documented defaults as fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Final, NamedTuple
+
+from .axdr import CosemDateTime, Data, DataType
+from .errors import MalformedData, UnknownListVersion
+from .obis import (
+    CLOCK,
+    GS1_METER_ID,
+    LIST_VERSION,
+    METER_NUMBER,
+    METER_TYPE,
+    QuantityKind,
+    obis_from_bytes,
+    quantity_of,
+)
+
+__all__ = [
+    "KNOWN_LIST_VERSIONS",
+    "ListKind",
+    "Push",
+    "Reading",
+    "Resolution",
+    "interpret_body",
+    "scaled",
+]
+
+#: List version ids whose scalers are documented ([HAN] §5, [NVE] §2.7, [OBISLIST]).
+KNOWN_LIST_VERSIONS: Final = frozenset({"Kamstrup_V0001"})
+
+
+class ListKind(Enum):
+    """Which push list a frame carries."""
+
+    HAN_NVE_LIST_1 = "han_nve_list_1"
+    HAN_NVE_LIST_2 = "han_nve_list_2"
+    DLMS_PUSH_1 = "dlms_push_1"
+    HAN_P1 = "han_p1"
+
+
+class Reading(NamedTuple):
+    """One value from the meter: OBIS, name, what was sent, and what it means.
+
+    ``value`` = ``raw`` × 10^``scaler`` for numbers (an int when the scaler is ≥ 0); strings,
+    identities and the clock carry no scaler.
+    """
+
+    obis: str
+    name: str
+    raw: Any
+    scaler: int | None
+    unit: str | None
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Decimal scalers per quantity (PROTOCOL.md 1.7 "Scaler caveats").
+
+    ``None`` means "the documented default for the list": energy 10 Wh (scaler 1) on HAN-NVE
+    lists and Wh (0) on DLMS push 1; current 0.01 A (−2), or 0.001 A (−3) on CT meters (type
+    685…). Voltage is whole volts (0) unless configured as 0.01 V (−2, Bornholm meters).
+    """
+
+    energy_scaler: int | None = None
+    voltage_scaler: int = 0
+    current_scaler: int | None = None
+    power_scaler: int = 0
+    power_factor_scaler: int = -2
+    frequency_scaler: int = -2
+
+    def scaler_for(self, kind: QuantityKind, list_kind: ListKind, meter_type: str | None) -> int:
+        """The scaler of *kind* in a list of *list_kind* from a meter of *meter_type*."""
+        match kind:
+            case QuantityKind.ENERGY:
+                if self.energy_scaler is not None:
+                    return self.energy_scaler
+                return 0 if list_kind is ListKind.DLMS_PUSH_1 else 1
+            case QuantityKind.CURRENT:
+                if self.current_scaler is not None:
+                    return self.current_scaler
+                return -3 if meter_type is not None and meter_type.startswith("685") else -2
+            case QuantityKind.VOLTAGE:
+                return self.voltage_scaler
+            case QuantityKind.POWER:
+                return self.power_scaler
+            case QuantityKind.POWER_FACTOR:
+                return self.power_factor_scaler
+            case QuantityKind.FREQUENCY:
+                return self.frequency_scaler
+            case _:
+                return 0
+
+
+DEFAULT_RESOLUTION: Final = Resolution()
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A decoded push: which list, when, and every reading by OBIS code."""
+
+    list_version: str
+    list_kind: ListKind
+    phases: int
+    apdu_datetime: CosemDateTime | None
+    readings: dict[str, Reading]
+    null_placeholders: int = 0
+    system_title: bytes | None = None
+    invocation_counter: int | None = None
+    checks: tuple[str, ...] = field(default=())
+
+    def value(self, obis: str) -> Any:
+        """The scaled value of *obis*, or None when the list does not carry it."""
+        reading = self.readings.get(obis)
+        return None if reading is None else reading.value
+
+
+def scaled(raw: int, scaler: int) -> int | float:
+    """raw × 10^scaler, exact for the decimal the meter meant (int for scaler ≥ 0)."""
+    if scaler >= 0:
+        return int(raw * 10**scaler)
+    return float(raw / 10**-scaler)
+
+
+_PHASE_2_3: Final = frozenset(
+    {"1.1.51.7.0.255", "1.1.52.7.0.255", "1.1.71.7.0.255", "1.1.72.7.0.255"}
+)
+_NUMERIC: Final = frozenset(
+    {
+        DataType.DOUBLE_LONG_UNSIGNED,
+        DataType.DOUBLE_LONG,
+        DataType.LONG_UNSIGNED,
+        DataType.LONG,
+        DataType.UNSIGNED,
+        DataType.INTEGER,
+        DataType.LONG64,
+        DataType.LONG64_UNSIGNED,
+    }
+)
+
+
+def _pairs(items: tuple[Data, ...]) -> tuple[list[tuple[str, Data]], int]:
+    """OBIS/value pairs after the version id, skipping null-data placeholders."""
+    pairs: list[tuple[str, Data]] = []
+    nulls = 0
+    i = 1
+    count = len(items)
+    while i < count:
+        item = items[i]
+        if item.type == DataType.NULL_DATA:
+            nulls += 1
+            i += 1
+            continue
+        if item.type != DataType.OCTET_STRING or len(item.value) != 6:
+            raise MalformedData(f"element {i} should be an OBIS code (octet-string of 6)")
+        if i + 1 >= count:
+            raise MalformedData(f"OBIS {obis_from_bytes(item.value)} has no value")
+        pairs.append((obis_from_bytes(item.value), items[i + 1]))
+        i += 2
+    return pairs, nulls
+
+
+def _classify(codes: set[str]) -> ListKind:
+    if GS1_METER_ID in codes:
+        return ListKind.HAN_NVE_LIST_2 if CLOCK in codes else ListKind.HAN_NVE_LIST_1
+    return ListKind.DLMS_PUSH_1
+
+
+def interpret_body(
+    body: Data,
+    *,
+    apdu_datetime: CosemDateTime | None,
+    resolution: Resolution = DEFAULT_RESOLUTION,
+) -> Push:
+    """Readings of a notification body. Raises UnknownListVersion or MalformedData."""
+    if body.type != DataType.STRUCTURE or not body.value:
+        raise UnknownListVersion("the push body is not a structure starting with a list id")
+    items: tuple[Data, ...] = body.value
+    version = items[0]
+    if version.type != DataType.VISIBLE_STRING:
+        raise UnknownListVersion("the push body does not start with a list version id")
+    if version.value not in KNOWN_LIST_VERSIONS:
+        raise UnknownListVersion(f"list version {version.value!r} is not one we know")
+    pairs, nulls = _pairs(items)
+    codes = {code for code, _ in pairs}
+    list_kind = _classify(codes)
+    phases = 3 if codes & _PHASE_2_3 else 1
+    meter_type: str | None = None
+    for code, data in pairs:
+        if code == METER_TYPE and data.type == DataType.VISIBLE_STRING:
+            meter_type = data.value
+    readings: dict[str, Reading] = {
+        LIST_VERSION: Reading(
+            LIST_VERSION, "list_version", version.value, None, None, version.value
+        )
+    }
+    scalers: dict[QuantityKind, int] = {}
+    for code, data in pairs:
+        quantity = quantity_of(code)
+        if data.type in _NUMERIC:
+            if code == METER_NUMBER or quantity.kind is QuantityKind.IDENTITY:
+                readings[code] = Reading(code, quantity.name, data.value, None, None, data.value)
+                continue
+            scaler = scalers.get(quantity.kind)
+            if scaler is None:
+                scaler = resolution.scaler_for(quantity.kind, list_kind, meter_type)
+                scalers[quantity.kind] = scaler
+            readings[code] = Reading(
+                code, quantity.name, data.value, scaler, quantity.unit, scaled(data.value, scaler)
+            )
+        elif data.type == DataType.OCTET_STRING and len(data.value) == 12 and code == CLOCK:
+            moment = CosemDateTime.from_bytes(data.value)
+            readings[code] = Reading(code, quantity.name, data.value, None, None, moment)
+        elif data.type == DataType.NULL_DATA:
+            nulls += 1
+        else:
+            readings[code] = Reading(code, quantity.name, data.value, None, None, data.value)
+    if GS1_METER_ID in readings and not isinstance(readings[GS1_METER_ID].value, str):
+        raise MalformedData("GS1 meter id is not a visible-string")
+    return Push(
+        list_version=version.value,
+        list_kind=list_kind,
+        phases=phases,
+        apdu_datetime=apdu_datetime,
+        readings=readings,
+        null_placeholders=nulls,
+    )
