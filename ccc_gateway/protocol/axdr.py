@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from enum import IntEnum, unique
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from construct import (
     Adapter,
@@ -279,7 +279,16 @@ def encode_ber_length(length: int) -> bytes:
     return bytes([0x80 | len(raw)]) + raw
 
 
-class BerLength(Construct[int, int]):
+if TYPE_CHECKING:  # construct-typing's generics exist only in the stubs
+    _IntConstruct = Construct[int, int]
+    _BitStringBase = Adapter[Any, Any, BitString, BitString]
+    _DateTimeBase = Adapter[bytes, bytes, CosemDateTime, CosemDateTime]
+else:
+    _IntConstruct = Construct
+    _BitStringBase = _DateTimeBase = Adapter
+
+
+class BerLength(_IntConstruct):
     """BER definite length as a Construct field. Stays uncompiled (custom class)."""
 
     def _parse(self, stream: Any, context: Any, path: str) -> int:
@@ -303,7 +312,7 @@ class BerLength(Construct[int, int]):
         raise NotImplementedError("BER length is variable")
 
 
-class _BitStringAdapter(Adapter[Any, Any, BitString, BitString]):
+class _BitStringAdapter(_BitStringBase):
     def _decode(self, obj: Any, context: Any, path: str) -> BitString:
         return BitString.from_bytes(obj.raw, obj.count)
 
@@ -311,7 +320,7 @@ class _BitStringAdapter(Adapter[Any, Any, BitString, BitString]):
         return {"count": len(obj.bits), "raw": obj.to_bytes()}
 
 
-class _DateTimeAdapter(Adapter[bytes, bytes, CosemDateTime, CosemDateTime]):
+class _DateTimeAdapter(_DateTimeBase):
     def _decode(self, obj: bytes, context: Any, path: str) -> CosemDateTime:
         return CosemDateTime.from_bytes(obj)
 

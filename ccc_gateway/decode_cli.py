@@ -1,0 +1,269 @@
+"""``omnipower decode``: decode frames and explain every check, for people and bug reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .protocol import (
+    CosemDateTime,
+    FrameReader,
+    FrameReceived,
+    Keys,
+    OmnipowerError,
+    Push,
+    RemoteProtocolError,
+    Resolution,
+    SecurityContext,
+    decode_frame,
+)
+from .protocol.p1 import P1TelegramReader
+
+__all__ = ["add_decode_arguments", "parse_key", "run_decode"]
+
+_SEPARATORS = re.compile(r"(0x)|[\s:,\-]", re.IGNORECASE)
+
+
+class UsageError(Exception):
+    """A command-line argument a person has to fix."""
+
+
+def parse_hex(text: str, what: str) -> bytes:
+    """Bytes from hex with any spacing, colons or 0x prefixes (as people paste them)."""
+    cleaned = _SEPARATORS.sub("", text)
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise UsageError(f"{what} is not hexadecimal: {text[:60]!r}") from None
+
+
+def parse_key(text: str, what: str) -> bytes:
+    """A 16-byte key from the 32 hex digits a grid operator sends (``0x`` prefix allowed)."""
+    raw = parse_hex(text, what)
+    if len(raw) != 16:
+        raise UsageError(f"{what} must be 32 hex digits (16 bytes), got {len(raw)} bytes")
+    return raw
+
+
+def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``omnipower decode``."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("hex", nargs="?", help="one frame as hex (spaces allowed)")
+    source.add_argument(
+        "--file", type=Path, help="a capture: hex text or raw bytes, any number of frames"
+    )
+    parser.add_argument("--key", help="encryption key, KeyType 64 (GPK60), 32 hex digits")
+    parser.add_argument("--auth-key", help="authentication key, KeyType 65 (GPK61), 32 hex digits")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--energy-resolution",
+        choices=["1", "10"],
+        help="energy register resolution in Wh (default: 10 on HAN-NVE lists, 1 on DLMS push 1)",
+    )
+    parser.add_argument(
+        "--voltage-resolution",
+        choices=["1", "0.01"],
+        default="1",
+        help="voltage resolution in V (0.01 on some DK meters)",
+    )
+    parser.add_argument(
+        "--current-resolution",
+        choices=["0.01", "0.001"],
+        help="current resolution in A (default: 0.001 on CT meters, type 685…, else 0.01)",
+    )
+
+
+@dataclass
+class FrameReport:
+    """What decode found for one frame."""
+
+    index: int
+    raw: bytes
+    checks: list[str] = field(default_factory=list)
+    push: Push | None = None
+    error: OmnipowerError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for --json."""
+        out: dict[str, Any] = {
+            "frame": self.index,
+            "bytes": len(self.raw),
+            "ok": self.error is None,
+            "checks": self.checks,
+        }
+        if self.error is not None:
+            out["error"] = {
+                "name": type(self.error).__name__,
+                "code": self.error.code,
+                "message": str(self.error),
+                "hint": self.error.hint,
+            }
+        if self.push is not None:
+            push = self.push
+            out["list"] = {
+                "version": push.list_version,
+                "kind": push.list_kind.value,
+                "phases": push.phases,
+                "null_placeholders": push.null_placeholders,
+            }
+            out["apdu_datetime"] = push.apdu_datetime.isoformat() if push.apdu_datetime else None
+            if push.system_title is not None:
+                out["system_title"] = push.system_title.hex().upper()
+                out["invocation_counter"] = push.invocation_counter
+            out["readings"] = {
+                code: {
+                    "name": r.name,
+                    "raw": _jsonable(r.raw),
+                    "scaler": r.scaler,
+                    "unit": r.unit,
+                    "value": _jsonable(r.value),
+                }
+                for code, r in push.readings.items()
+            }
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, CosemDateTime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex().upper()
+    return value
+
+
+def _resolution(args: argparse.Namespace) -> Resolution:
+    return Resolution(
+        energy_scaler=None
+        if args.energy_resolution is None
+        else int(args.energy_resolution == "10"),
+        voltage_scaler=0 if args.voltage_resolution == "1" else -2,
+        current_scaler=None
+        if args.current_resolution is None
+        else (-2 if args.current_resolution == "0.01" else -3),
+    )
+
+
+def _read_capture(path: Path) -> bytes:
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    text = content.decode("latin-1")
+    # Hex captures may carry '#' comment lines (provenance, notes).
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    if content[:1] != b"/" and re.fullmatch(r"[\s0-9A-Fa-fx:,\-]*", text):
+        return parse_hex(text, str(path))
+    return content
+
+
+def _split_frames(data: bytes) -> list[tuple[bytes, OmnipowerError | None]]:
+    """Frames of a capture, with framing errors kept in order."""
+    if data[:1] == b"/":
+        return [
+            (t, None) if isinstance(t, bytes) else (b"", t)
+            for t in P1TelegramReader().receive_data(data)
+        ]
+    reader = FrameReader()
+    out: list[tuple[bytes, OmnipowerError | None]] = []
+    for event in [*reader.receive_data(data), *reader.flush()]:
+        if isinstance(event, FrameReceived):
+            out.append((event.raw, None))
+        else:
+            out.append((event.raw, event.error))
+    return out
+
+
+def decode_all(
+    data: bytes, *, security: SecurityContext, resolution: Resolution, single: bool
+) -> list[FrameReport]:
+    """A report per frame; one shared security context catches replays within a capture."""
+    frames = [(data, None)] if single else _split_frames(data)
+    reports: list[FrameReport] = []
+    for index, (raw, framing_error) in enumerate(frames, start=1):
+        report = FrameReport(index, raw)
+        if framing_error is not None:
+            report.error = framing_error
+        else:
+            try:
+                report.push = decode_frame(
+                    raw, security=security, resolution=resolution, trace=report.checks
+                )
+            except RemoteProtocolError as error:
+                report.error = error
+        reports.append(report)
+    return reports
+
+
+def _print(console: Console, report: FrameReport) -> None:
+    console.rule(f"frame {report.index} ({len(report.raw)} bytes)")
+    for check in report.checks:
+        console.print(f"  [green]✓[/green] {check}")
+    if report.error is not None:
+        console.print(f"  [bold red]✗ {type(report.error).__name__}[/]: {report.error}")
+        if report.error.hint:
+            console.print(f"    [yellow]what to try:[/] {report.error.hint}")
+        if report.raw:
+            more = " …" if len(report.raw) > 48 else ""
+            console.print(f"    bytes: {report.raw[:48].hex(' ').upper()}{more}")
+        return
+    push = report.push
+    assert push is not None
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("OBIS", "name", "raw", "scaler", "value", "unit"):
+        table.add_column(
+            column, justify="right" if column in ("raw", "scaler", "value") else "left"
+        )
+    for code, reading in push.readings.items():
+        table.add_row(
+            code,
+            reading.name,
+            "" if reading.scaler is None else str(_jsonable(reading.raw)),
+            "" if reading.scaler is None else str(reading.scaler),
+            str(_jsonable(reading.value)),
+            reading.unit or "",
+        )
+    console.print(table)
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    """Exit 0 when every frame decoded, 1 when any failed a check, 2 for a usage error."""
+    # Reports get pasted into bug trackers: never squeeze them into 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    error_console = Console(stderr=True, highlight=False)
+    try:
+        keys = None
+        if args.key:
+            keys = Keys(
+                parse_key(args.key, "--key"),
+                parse_key(args.auth_key, "--auth-key") if args.auth_key else None,
+            )
+        elif args.auth_key:
+            raise UsageError("--auth-key needs --key as well (the encryption key, KeyType 64)")
+        data = _read_capture(args.file) if args.file else parse_hex(args.hex, "the frame")
+        if not data:
+            raise UsageError("nothing to decode")
+    except UsageError as exc:
+        error_console.print(f"omnipower decode: {exc}")
+        return 2
+    reports = decode_all(
+        data,
+        security=SecurityContext(keys=keys),
+        resolution=_resolution(args),
+        single=args.file is None,
+    )
+    if args.json:
+        sys.stdout.write(json.dumps([r.to_json() for r in reports], indent=2) + "\n")
+    else:
+        for report in reports:
+            _print(console, report)
+        failed = sum(r.error is not None for r in reports)
+        console.print(f"\n{len(reports) - failed} of {len(reports)} frames decoded")
+    return 1 if any(r.error is not None for r in reports) else 0
