@@ -65,6 +65,9 @@ __all__ = [
 class DataType(IntEnum):
     """A-XDR type tags of the Data CHOICE (Blue Book 4.1.5)."""
 
+    # Hash as the int it equals (Enum's own __hash__ runs in Python and hashes the name).
+    __hash__ = int.__hash__
+
     NULL_DATA = 0
     ARRAY = 1
     STRUCTURE = 2
@@ -397,6 +400,11 @@ _TYPES: Final = {int(t): t for t in DataType}
 _MAX_DEPTH: Final = 32  # deeper nesting than any COSEM object; stops hostile recursion
 
 
+_NULL: Final = Data(DataType.NULL_DATA, None)
+#: NamedTuple's generated __new__ is a Python function; the hot path builds tuples directly.
+_new_data: Final = tuple.__new__
+
+
 def decode_data(buf: bytes | memoryview, pos: int = 0, _depth: int = 0) -> tuple[Data, int]:
     """Decode one Data value at *pos*: (value, position after it).
 
@@ -412,7 +420,7 @@ def decode_data(buf: bytes | memoryview, pos: int = 0, _depth: int = 0) -> tuple
         data_type, unpack_from, size = fixed
         if pos + size > len(buf):
             raise MalformedData(f"{data_type.name.lower()} runs past the end of the data")
-        return Data(data_type, unpack_from(buf, pos)[0]), pos + size
+        return _new_data(Data, (data_type, unpack_from(buf, pos)[0])), pos + size
     if (
         tag == DataType.OCTET_STRING
         or tag == DataType.VISIBLE_STRING
@@ -424,44 +432,72 @@ def decode_data(buf: bytes | memoryview, pos: int = 0, _depth: int = 0) -> tuple
             raise MalformedData("string runs past the end of the data")
         raw = bytes(buf[pos:end])
         if tag == DataType.OCTET_STRING:
-            return Data(DataType.OCTET_STRING, raw), end
+            return _new_data(Data, (DataType.OCTET_STRING, raw)), end
         if tag == DataType.VISIBLE_STRING:
-            return Data(DataType.VISIBLE_STRING, raw.decode(_VISIBLE)), end
+            return _new_data(Data, (DataType.VISIBLE_STRING, raw.decode(_VISIBLE))), end
         try:
-            return Data(DataType.UTF8_STRING, raw.decode("utf-8")), end
+            return _new_data(Data, (DataType.UTF8_STRING, raw.decode("utf-8"))), end
         except UnicodeDecodeError:
             raise MalformedData("utf8-string is not UTF-8") from None
     if tag == DataType.STRUCTURE or tag == DataType.ARRAY:
         if _depth >= _MAX_DEPTH:
             raise MalformedData("data nested deeper than any COSEM object")
         count, pos = decode_ber_length(buf, pos)
-        if count > len(buf) - pos:  # every element needs at least one byte
+        size = len(buf)
+        if count > size - pos:  # every element needs at least one byte
             raise MalformedData(f"{count} elements announced, the data is shorter")
-        items = []
+        items: list[Data] = []
+        append = items.append
+        fixed_by_tag = _FIXED_BY_TAG
         for _ in range(count):
+            # Inline the elements a push is made of (OBIS octet-strings, unsigned numbers,
+            # null-data); anything else takes the general path.
+            if pos >= size:
+                raise MalformedData("data ends where a type tag was expected")
+            item_tag = buf[pos]
+            if item_tag == 0x09 and pos + 1 < size and buf[pos + 1] < 0x80:
+                end = pos + 2 + buf[pos + 1]
+                if end > size:
+                    raise MalformedData("string runs past the end of the data")
+                append(_new_data(Data, (DataType.OCTET_STRING, bytes(buf[pos + 2 : end]))))
+                pos = end
+                continue
+            fixed = fixed_by_tag.get(item_tag)
+            if fixed is not None:
+                data_type, unpack_from, width = fixed
+                if pos + 1 + width > size:
+                    raise MalformedData(f"{data_type.name.lower()} runs past the end of the data")
+                append(_new_data(Data, (data_type, unpack_from(buf, pos + 1)[0])))
+                pos += 1 + width
+                continue
+            if item_tag == 0:
+                append(_NULL)
+                pos += 1
+                continue
             item, pos = decode_data(buf, pos, _depth + 1)
-            items.append(item)
-        return Data(_TYPES[tag], tuple(items)), pos
+            append(item)
+        return _new_data(Data, (_TYPES[tag], tuple(items))), pos
     if tag == DataType.NULL_DATA:
-        return Data(DataType.NULL_DATA, None), pos
+        return _new_data(Data, (DataType.NULL_DATA, None)), pos
     if tag == DataType.BOOLEAN:
         if pos >= len(buf):
             raise MalformedData("boolean runs past the end of the data")
-        return Data(DataType.BOOLEAN, buf[pos] != 0), pos + 1
+        return _new_data(Data, (DataType.BOOLEAN, buf[pos] != 0)), pos + 1
     if tag == DataType.DATE_TIME or tag == DataType.DATE or tag == DataType.TIME:
         size = {DataType.DATE_TIME: 12, DataType.DATE: 5, DataType.TIME: 4}[_TYPES[tag]]
         if pos + size > len(buf):
             raise MalformedData("date/time runs past the end of the data")
         raw = bytes(buf[pos : pos + size])
         if tag == DataType.DATE_TIME:
-            return Data(DataType.DATE_TIME, CosemDateTime.from_bytes(raw)), pos + size
-        return Data(_TYPES[tag], raw), pos + size
+            return _new_data(Data, (DataType.DATE_TIME, CosemDateTime.from_bytes(raw))), pos + size
+        return _new_data(Data, (_TYPES[tag], raw)), pos + size
     if tag == DataType.BIT_STRING:
         count, pos = decode_ber_length(buf, pos)
         end = pos + (count + 7) // 8
         if end > len(buf):
             raise MalformedData("bit-string runs past the end of the data")
-        return Data(DataType.BIT_STRING, BitString.from_bytes(bytes(buf[pos:end]), count)), end
+        bits = BitString.from_bytes(bytes(buf[pos:end]), count)
+        return _new_data(Data, (DataType.BIT_STRING, bits)), end
     raise MalformedData(f"unknown A-XDR type tag {tag:#04x}")
 
 

@@ -34,6 +34,8 @@ CLOCK: Final = "0.1.1.0.0.255"
 class QuantityKind(Enum):
     """What resolution setting applies to a quantity (scalers are not transmitted)."""
 
+    __hash__ = object.__hash__  # members are singletons; Enum's __hash__ runs in Python
+
     ENERGY = "energy"
     POWER = "power"
     VOLTAGE = "voltage"
@@ -121,12 +123,27 @@ def obis_to_bytes(code: str) -> bytes:
     return bytes(parts)
 
 
+_QUANTITIES: dict[str, Quantity] = {}
+
+
 def quantity_of(code: str) -> Quantity:
     """The quantity behind an OBIS code; ``unknown`` for codes we have no name for."""
+    quantity = _QUANTITIES.get(code)
+    if quantity is None:
+        quantity = _lookup(code)
+        if len(_QUANTITIES) < 4096:
+            _QUANTITIES[code] = quantity
+    return quantity
+
+
+def _lookup(code: str) -> Quantity:
     parts = code.split(".")
     if len(parts) != 6:
         return _UNKNOWN
-    a, _b, c, d, e, _f = (int(p) for p in parts)
+    try:
+        a, _b, c, d, e, _f = (int(p) for p in parts)
+    except ValueError:
+        return _UNKNOWN
     if a == 0 and c == 1 and d == 0 and e == 0:
         return _CLOCK_QUANTITY
     if a != 1:

@@ -24,7 +24,6 @@ from .obis import (
     CLOCK,
     GS1_METER_ID,
     LIST_VERSION,
-    METER_NUMBER,
     METER_TYPE,
     QuantityKind,
     obis_from_bytes,
@@ -132,7 +131,10 @@ class Push:
 
 
 def scaled(raw: int, scaler: int) -> int | float:
-    """raw × 10^scaler, exact for the decimal the meter meant (int for scaler ≥ 0)."""
+    """raw × 10^scaler, exact for the decimal the meter meant (int for scaler ≥ 0).
+
+    Division by a power of ten gives the float nearest the decimal (2.9, not 2.9000000000000004).
+    """
     if scaler >= 0:
         return int(raw * 10**scaler)
     return float(raw / 10**-scaler)
@@ -153,6 +155,10 @@ _NUMERIC: Final = frozenset(
         DataType.LONG64_UNSIGNED,
     }
 )
+
+
+_new_reading: Final = tuple.__new__
+_POWERS: Final = tuple(10**n for n in range(19))
 
 
 def _pairs(items: tuple[Data, ...]) -> tuple[list[tuple[str, Data]], int]:
@@ -211,26 +217,34 @@ def interpret_body(
         )
     }
     scalers: dict[QuantityKind, int] = {}
+    new = _new_reading
     for code, data in pairs:
         quantity = quantity_of(code)
-        if data.type in _NUMERIC:
-            if code == METER_NUMBER or quantity.kind is QuantityKind.IDENTITY:
-                readings[code] = Reading(code, quantity.name, data.value, None, None, data.value)
-                continue
-            scaler = scalers.get(quantity.kind)
+        kind = quantity.kind
+        value = data.value
+        data_type = data.type
+        if data_type in _NUMERIC and kind is not QuantityKind.IDENTITY:
+            scaler = scalers.get(kind)
             if scaler is None:
-                scaler = resolution.scaler_for(quantity.kind, list_kind, meter_type)
-                scalers[quantity.kind] = scaler
-            readings[code] = Reading(
-                code, quantity.name, data.value, scaler, quantity.unit, scaled(data.value, scaler)
+                scaler = scalers[kind] = resolution.scaler_for(kind, list_kind, meter_type)
+            readings[code] = new(
+                Reading,
+                (
+                    code,
+                    quantity.name,
+                    value,
+                    scaler,
+                    quantity.unit,
+                    value * _POWERS[scaler] if scaler >= 0 else value / _POWERS[-scaler],
+                ),
             )
-        elif data.type == DataType.OCTET_STRING and len(data.value) == 12 and code == CLOCK:
-            moment = CosemDateTime.from_bytes(data.value)
-            readings[code] = Reading(code, quantity.name, data.value, None, None, moment)
-        elif data.type == DataType.NULL_DATA:
+        elif data_type == DataType.OCTET_STRING and code == CLOCK and len(value) == 12:
+            moment = CosemDateTime.from_bytes(value)
+            readings[code] = new(Reading, (code, quantity.name, value, None, None, moment))
+        elif data_type == DataType.NULL_DATA:
             nulls += 1
         else:
-            readings[code] = Reading(code, quantity.name, data.value, None, None, data.value)
+            readings[code] = new(Reading, (code, quantity.name, value, None, None, value))
     if GS1_METER_ID in readings and not isinstance(readings[GS1_METER_ID].value, str):
         raise MalformedData("GS1 meter id is not a visible-string")
     return Push(

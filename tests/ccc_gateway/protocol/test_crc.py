@@ -1,6 +1,9 @@
 """CRC-16/X.25 as the Green Book defines it for HCS and FCS."""
 
-from ccc_gateway.protocol.crc import GOOD_RESIDUE, crc16_x25, crc16_x25_bytes
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ccc_gateway.protocol.crc import GOOD_RESIDUE, crc16_x25, crc16_x25_bytes, crc16_x25_reference
 from tests.vectors import frame
 
 
@@ -21,3 +24,8 @@ def test_good_frame_residue() -> None:
     """Running the CRC over data plus its own FCS gives the fixed residue (RFC 1662)."""
     data = b"\xa0\x07\x03\x21\x53"
     assert crc16_x25(data + crc16_x25_bytes(data)) ^ 0xFFFF == GOOD_RESIDUE
+
+
+@given(st.binary(max_size=600))
+def test_fast_crc_matches_the_reference_loop(data: bytes) -> None:
+    assert crc16_x25(data) == crc16_x25_reference(data)
