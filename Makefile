@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-PYTEST_CORE := $(PY) -m pytest -p no:homeassistant -p no:cacheprovider
+PYTEST_CORE := $(PY) -m pytest -p no:homeassistant -p no:cacheprovider -W error
 PYTEST_HA := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: setup demo test lint typecheck test-core test-ha bench clean test-ha-current
