@@ -19,6 +19,7 @@ from .apdu import (
 from .cipher import Keys, SecurityContext, decrypt
 from .errors import (
     DecryptionFailed,
+    FrameTruncated,
     MalformedData,
     OmnipowerError,
     RemoteProtocolError,
@@ -30,6 +31,7 @@ from .frame_reader import DEFAULT_MAX_FRAME_LENGTH, FrameReader
 from .hdlc import parse_frame
 from .p1 import P1TelegramReader, parse_telegram
 from .push import DEFAULT_RESOLUTION, Push, Resolution, interpret_body
+from .segments import Reassembler
 
 __all__ = ["PushDecoder", "decode_apdu", "decode_frame", "decode_information"]
 
@@ -185,6 +187,7 @@ class PushDecoder:
         self._security = security if security is not None else SecurityContext(keys=None)
         self._resolution = resolution
         self._frames = FrameReader(max_length=max_frame_length)
+        self._segments = Reassembler()
         self._telegrams = P1TelegramReader() if p1 else None
 
     @property
@@ -202,8 +205,11 @@ class PushDecoder:
                 events.append(event)
                 continue
             try:
+                information = self._segments.feed(event.frame)
+                if information is None:
+                    continue  # more segments to come
                 push = decode_information(
-                    event.frame.information, security=self._security, resolution=self._resolution
+                    information, security=self._security, resolution=self._resolution
                 )
             except RemoteProtocolError as error:
                 events.append(FrameRejected(error, event.raw))
@@ -212,8 +218,14 @@ class PushDecoder:
         return events
 
     def flush(self) -> list[FrameRejected]:
-        """The line went quiet: report a partial frame as truncated."""
-        return self._frames.flush()
+        """The line went quiet: report a partial frame (or segmented APDU) as truncated."""
+        events = self._frames.flush()
+        if self._segments.pending:
+            self._segments.reset()
+            events.append(
+                FrameRejected(FrameTruncated("segmented APDU ended before its last segment"), b"")
+            )
+        return events
 
     def _telegram_event(
         self, telegram: bytes | RemoteProtocolError

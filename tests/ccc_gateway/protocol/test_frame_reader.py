@@ -6,6 +6,7 @@ import contextlib
 import itertools
 from collections.abc import Iterable
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -210,3 +211,60 @@ def test_mutated_real_frames_raise_only_named_errors(
     # Only an edit that left the bytes unchanged (or one the CRC cannot see) can decode.
     assert mutated == original or parse_frame(mutated) is not None
     assert push.readings
+
+
+def _segmented(name: str, sizes: list[int]) -> list[bytes]:
+    """A vector's information field sent in segments (S bit on all but the last)."""
+    from dataclasses import replace
+
+    from ccc_gateway.protocol import encode_frame
+
+    original = parse_frame(frame(name))
+    info = original.information
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(info[start : start + size])
+        start += size
+    parts.append(info[start:])
+    return [
+        encode_frame(replace(original, information=part, segmented=i < len(parts) - 1))
+        for i, part in enumerate(parts)
+    ]
+
+
+def test_segmented_push_is_reassembled() -> None:
+    decoder = PushDecoder(security=SecurityContext(keys=KEYS))
+    events = decoder.receive_data(b"".join(_segmented(RADIUS, [100, 200])))
+    assert len(events) == 1
+    assert isinstance(events[0], PushReceived)
+    assert events[0].push.readings["1.1.1.8.0.255"].value == 866636
+
+
+def test_unfinished_segments_are_reported_on_flush() -> None:
+    decoder = PushDecoder()
+    assert decoder.receive_data(b"".join(_segmented("no_3ph_list1_plain", [80])[:1])) == []
+    (event,) = decoder.flush()
+    assert isinstance(event.error, FrameTruncated)
+
+
+def test_segments_from_another_sender_are_refused() -> None:
+    from ccc_gateway.protocol import InvalidFrameFormat
+
+    first = _segmented("no_3ph_list1_plain", [80])[0]
+    decoder = PushDecoder(security=SecurityContext(keys=KEYS))
+    events = decoder.receive_data(first + frame(RADIUS))
+    assert isinstance(events[0], FrameRejected)
+    assert isinstance(events[0].error, InvalidFrameFormat)
+
+
+def test_endless_segments_are_bounded() -> None:
+    from ccc_gateway.protocol.hdlc import HdlcAddress, HdlcFrame
+    from ccc_gateway.protocol.segments import Reassembler
+
+    reassembler = Reassembler(max_length=1000)
+    segment = HdlcFrame(HdlcAddress(21), HdlcAddress(16), 0x13, b"x" * 400, segmented=True)
+    assert reassembler.feed(segment) is None
+    assert reassembler.feed(segment) is None
+    with pytest.raises(FrameTooLong):
+        reassembler.feed(segment)
+    assert not reassembler.pending
