@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, unique
-from typing import Final
-
-from construct import Const, GreedyBytes, Int8ub, Int32ub, Prefixed, Struct
+from typing import Any, Final
 
 from .axdr import (
-    BerLength,
     CosemDateTime,
     Data,
     decode_ber_length,
@@ -23,15 +20,15 @@ from .axdr import (
 )
 from .errors import FrameTruncated, InvalidLlc, MalformedData, UnknownApdu
 
+_LAZY_LAYOUTS: Final = frozenset({"DataNotificationStruct", "GeneralGloCipheringStruct"})
+
 __all__ = [
     "LLC_COMMAND",
     "LLC_RESPONSE",
     "ApduTag",
     "CipheredApdu",
     "DataNotification",
-    "DataNotificationStruct",
     "GeneralCiphering",
-    "GeneralGloCipheringStruct",
     "build_ciphered_apdu",
     "build_data_notification",
     "parse_ciphered_apdu",
@@ -87,17 +84,6 @@ def strip_llc(information: bytes, *, expected: bytes = LLC_RESPONSE) -> bytes:
 
 # --- data-notification (0x0F) -----------------------------------------------------------------
 
-DataNotificationStruct = (
-    Struct(
-        "tag" / Const(ApduTag.DATA_NOTIFICATION, Int8ub),
-        "long_invoke_id_and_priority" / Int32ub,
-        # date-time: octet-string, length prefix only (0x0C) or 0x00 when absent
-        "date_time" / Prefixed(Int8ub, GreedyBytes),
-        "notification_body" / GreedyBytes,
-    )
-    * "Green Book 9.5 Data-Notification; the body is one A-XDR Data value"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class DataNotification:
@@ -134,6 +120,8 @@ def build_data_notification(
     body: Data, *, date_time: CosemDateTime | None, long_invoke_id_and_priority: int = 0
 ) -> bytes:
     """A data-notification APDU, byte-exact with the meter's (built through the declaration)."""
+    from .layouts import DataNotificationStruct
+
     return DataNotificationStruct.build(
         {
             "long_invoke_id_and_priority": long_invoke_id_and_priority,
@@ -144,23 +132,6 @@ def build_data_notification(
 
 
 # --- general-glo-ciphering (0xDB) / general-ded-ciphering (0xDC) ------------------------------
-
-GeneralGloCipheringStruct = (
-    Struct(
-        "tag" / Int8ub,  # 0xDB glo, 0xDC ded: same layout
-        "system_title" / Prefixed(Int8ub, GreedyBytes),
-        "ciphered_content"
-        / Prefixed(
-            BerLength(),
-            Struct(
-                "security_control" / Int8ub,
-                "invocation_counter" / Int32ub,
-                "payload" / GreedyBytes,  # ciphertext, then the tag when SC has the A bit
-            ),
-        ),
-    )
-    * "Green Book 9.2.7.2.4 general-glo-ciphering: system-title, then SH || C || T"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +179,8 @@ def parse_ciphered_apdu(apdu: bytes | memoryview) -> CipheredApdu:
 
 def build_ciphered_apdu(envelope: CipheredApdu) -> bytes:
     """Bytes of a general-glo/ded-ciphering APDU (through the declaration)."""
+    from .layouts import GeneralGloCipheringStruct
+
     return GeneralGloCipheringStruct.build(
         {
             "tag": envelope.tag,
@@ -306,3 +279,12 @@ def parse_general_ciphering(apdu: bytes | memoryview) -> GeneralCiphering:
 def encode_octet_string_field(raw: bytes) -> bytes:
     """BER-length-prefixed octet-string, as general-ciphering fields are sent."""
     return encode_ber_length(len(raw)) + raw
+
+
+def __getattr__(name: str) -> Any:
+    """The Construct declarations, loaded on first use (see :mod:`.layouts`)."""
+    if name in _LAZY_LAYOUTS:
+        from . import layouts
+
+        return getattr(layouts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

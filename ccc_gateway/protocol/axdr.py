@@ -17,39 +17,13 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from enum import IntEnum, unique
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
-
-from construct import (
-    Adapter,
-    Bytes,
-    Construct,
-    Float32b,
-    Float64b,
-    GreedyBytes,
-    Int8sb,
-    Int8ub,
-    Int16sb,
-    Int16ub,
-    Int32sb,
-    Int32ub,
-    Int64sb,
-    Int64ub,
-    LazyBound,
-    Pass,
-    Prefixed,
-    Struct,
-    Switch,
-    this,
-)
-from construct import (
-    Array as ConstructArray,
-)
+from typing import Any, Final, NamedTuple
 
 from .errors import MalformedData
 
+_LAZY_LAYOUTS: Final = frozenset({"AxdrDataStruct", "BerLength"})
+
 __all__ = [
-    "AxdrDataStruct",
-    "BerLength",
     "BitString",
     "CosemDateTime",
     "Data",
@@ -282,99 +256,7 @@ def encode_ber_length(length: int) -> bytes:
     return bytes([0x80 | len(raw)]) + raw
 
 
-if TYPE_CHECKING:  # construct-typing's generics exist only in the stubs
-    _IntConstruct = Construct[int, int]
-    _BitStringBase = Adapter[Any, Any, BitString, BitString]
-    _DateTimeBase = Adapter[bytes, bytes, CosemDateTime, CosemDateTime]
-else:
-    _IntConstruct = Construct
-    _BitStringBase = _DateTimeBase = Adapter
-
-
-class BerLength(_IntConstruct):
-    """BER definite length as a Construct field. Stays uncompiled (custom class)."""
-
-    def _parse(self, stream: Any, context: Any, path: str) -> int:
-        first = stream.read(1)
-        if len(first) != 1:
-            raise MalformedData("data ends where a length was expected")
-        head: int = first[0]
-        if head < 0x80:
-            return head
-        count = head & 0x7F
-        raw = stream.read(count)
-        if count == 0 or count > 4 or len(raw) != count:
-            raise MalformedData("bad BER length")
-        return int.from_bytes(raw, "big")
-
-    def _build(self, obj: int, stream: Any, context: Any, path: str) -> int:
-        stream.write(encode_ber_length(obj))
-        return obj
-
-    def _sizeof(self, context: Any, path: str) -> int:
-        raise NotImplementedError("BER length is variable")
-
-
-class _BitStringAdapter(_BitStringBase):
-    def _decode(self, obj: Any, context: Any, path: str) -> BitString:
-        return BitString.from_bytes(obj.raw, obj.count)
-
-    def _encode(self, obj: BitString, context: Any, path: str) -> dict[str, Any]:
-        return {"count": len(obj.bits), "raw": obj.to_bytes()}
-
-
-class _DateTimeAdapter(_DateTimeBase):
-    def _decode(self, obj: bytes, context: Any, path: str) -> CosemDateTime:
-        return CosemDateTime.from_bytes(obj)
-
-    def _encode(self, obj: CosemDateTime, context: Any, path: str) -> bytes:
-        return obj.to_bytes()
-
-
-_VISIBLE = "latin-1"  # visible-string is ISO 646; latin-1 keeps any byte reversible
-
-_SEQUENCE_OF: Final = Struct(
-    "count" / BerLength(),
-    "items" / ConstructArray(this.count, LazyBound(lambda: AxdrDataStruct)),
-)
-
-AxdrDataStruct: Construct[Any, Any] = (
-    Struct(
-        "type" / Int8ub,
-        "value"
-        / Switch(
-            this.type,
-            {
-                DataType.NULL_DATA: Pass,
-                DataType.ARRAY: _SEQUENCE_OF,
-                DataType.STRUCTURE: _SEQUENCE_OF,
-                DataType.BOOLEAN: Int8ub,
-                DataType.BIT_STRING: _BitStringAdapter(
-                    Struct("count" / BerLength(), "raw" / Bytes((this.count + 7) // 8))
-                ),
-                DataType.DOUBLE_LONG: Int32sb,
-                DataType.DOUBLE_LONG_UNSIGNED: Int32ub,
-                DataType.OCTET_STRING: Prefixed(BerLength(), GreedyBytes),
-                DataType.VISIBLE_STRING: Prefixed(BerLength(), GreedyBytes),
-                DataType.UTF8_STRING: Prefixed(BerLength(), GreedyBytes),
-                DataType.BCD: Int8ub,
-                DataType.INTEGER: Int8sb,
-                DataType.LONG: Int16sb,
-                DataType.UNSIGNED: Int8ub,
-                DataType.LONG_UNSIGNED: Int16ub,
-                DataType.LONG64: Int64sb,
-                DataType.LONG64_UNSIGNED: Int64ub,
-                DataType.ENUM: Int8ub,
-                DataType.FLOAT32: Float32b,
-                DataType.FLOAT64: Float64b,
-                DataType.DATE_TIME: _DateTimeAdapter(Bytes(12)),
-                DataType.DATE: Bytes(5),
-                DataType.TIME: Bytes(4),
-            },
-        ),
-    )
-    * "Blue Book 4.1.5 Data CHOICE, A-XDR encoded (IEC 61334-6); the definition of the format"
-)
+_VISIBLE: Final = "latin-1"  # visible-string is ISO 646; latin-1 keeps any byte reversible
 
 
 # --- fast codec -------------------------------------------------------------------------------
@@ -572,3 +454,12 @@ def to_python(value: Data) -> Any:
     if isinstance(value.value, CosemDateTime):
         return value.value.isoformat()
     return value.value
+
+
+def __getattr__(name: str) -> Any:
+    """The Construct declarations, loaded on first use (see :mod:`.layouts`)."""
+    if name in _LAZY_LAYOUTS:
+        from . import layouts
+
+        return getattr(layouts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import (
+        AEADDecryptionContext,
+        AEADEncryptionContext,
+        CipherContext,
+    )
 
 from .errors import (
     AuthenticationFailed,
@@ -67,6 +71,29 @@ class Keys:
         return "Keys(<redacted>)"
 
 
+# ``cryptography`` is imported where it is used, so a plaintext meter (and the decode CLI on a
+# plaintext capture) never pays its ~20 ms import; after the first call these imports are
+# dictionary look-ups.
+
+
+def _gcm_encryptor(key: bytes, iv: bytes) -> AEADEncryptionContext:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    return Cipher(algorithms.AES(key), modes.GCM(iv)).encryptor()
+
+
+def _gcm_decryptor(key: bytes, iv: bytes, tag: bytes) -> AEADDecryptionContext:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    return Cipher(algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=TAG_LENGTH)).decryptor()
+
+
+def _ctr_decryptor(key: bytes, nonce: bytes) -> CipherContext:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    return Cipher(algorithms.AES(key), modes.CTR(nonce)).decryptor()
+
+
 def _iv(system_title: bytes, invocation_counter: int) -> bytes:
     if len(system_title) != 8:
         raise MalformedData(f"system title of {len(system_title)} bytes; suite 0 needs 8")
@@ -98,7 +125,7 @@ def encrypt(
     if authenticated and keys.authentication_key is None:
         raise ValueError("authenticated security control needs the authentication key")
     aad = bytes([security_control]) + (keys.authentication_key or b"") if authenticated else b""
-    encryptor = Cipher(algorithms.AES(keys.encryption_key), modes.GCM(iv)).encryptor()
+    encryptor = _gcm_encryptor(keys.encryption_key, iv)
     if encrypted:
         if aad:
             encryptor.authenticate_additional_data(aad)
@@ -114,9 +141,7 @@ def _open(payload: bytes, key: bytes, iv: bytes, aad: bytes, encrypted: bool) ->
     if len(payload) < TAG_LENGTH:
         raise AuthenticationFailed("ciphered content shorter than its 12-byte tag")
     body, tag = payload[:-TAG_LENGTH], payload[-TAG_LENGTH:]
-    decryptor = Cipher(
-        algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=TAG_LENGTH)
-    ).decryptor()
+    decryptor = _gcm_decryptor(key, iv, tag)
     if encrypted:
         decryptor.authenticate_additional_data(aad)
         plaintext = decryptor.update(body)
@@ -148,12 +173,12 @@ def decrypt(
     encrypted = bool(security_control & SC_ENCRYPTED)
     if not authenticated:
         # Encryption only: GCM without a tag is AES-CTR from counter block J0 + 1.
-        decryptor = Cipher(
-            algorithms.AES(keys.encryption_key), modes.CTR(iv + b"\x00\x00\x00\x02")
-        ).decryptor()
+        decryptor = _ctr_decryptor(keys.encryption_key, iv + b"\x00\x00\x00\x02")
         return decryptor.update(payload) + decryptor.finalize()
     if keys.authentication_key is None:
         raise MissingKey("the frame is authenticated and no authentication key is configured")
+    from cryptography.exceptions import InvalidTag
+
     sc = bytes([security_control])
     try:
         return _open(payload, keys.encryption_key, iv, sc + keys.authentication_key, encrypted)
@@ -170,9 +195,7 @@ def decrypt(
 
 def gmac(*, key: bytes, system_title: bytes, invocation_counter: int, aad: bytes) -> bytes:
     """GMAC tag (12 bytes) of *aad*, as HLS mechanism 5 uses it (AAD = SC || AK || challenge)."""
-    encryptor = Cipher(
-        algorithms.AES(key), modes.GCM(_iv(system_title, invocation_counter))
-    ).encryptor()
+    encryptor = _gcm_encryptor(key, _iv(system_title, invocation_counter))
     encryptor.authenticate_additional_data(aad)
     encryptor.finalize()
     return encryptor.tag[:TAG_LENGTH]

@@ -11,27 +11,12 @@ No octet stuffing: the length field delimits the frame (PROTOCOL.md 1.3; the Rad
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
-
-from construct import (
-    BitsInteger,
-    BitStruct,
-    Bytes,
-    Computed,
-    Const,
-    Flag,
-    If,
-    Int8ub,
-    Int16ul,
-    RepeatUntil,
-    Struct,
-    len_,
-    obj_,
-    this,
-)
+from typing import Any, Final
 
 from .crc import crc16_x25
 from .errors import FcsError, FrameTooLong, FrameTruncated, HcsError, InvalidFrameFormat
+
+_LAZY_LAYOUTS: Final = frozenset({"FrameFormat", "HdlcFrameStruct"})
 
 __all__ = [
     "FLAG",
@@ -39,7 +24,6 @@ __all__ = [
     "MIN_FRAME_LENGTH",
     "HdlcAddress",
     "HdlcFrame",
-    "HdlcFrameStruct",
     "encode_frame",
     "parse_frame",
 ]
@@ -49,32 +33,6 @@ FLAG: Final = 0x7E
 MIN_FRAME_LENGTH: Final = 7
 #: The 11-bit length field's maximum (Green Book 8.4.1.3).
 MAX_FRAME_LENGTH: Final = 0x7FF
-
-FrameFormat = (
-    BitStruct(
-        "frame_type" / Const(0xA, BitsInteger(4)),
-        "segmented" / Flag,
-        "length" / BitsInteger(11),
-    )
-    * "Green Book 8.4.1: format type 3, segmentation bit, bytes between the flags"
-)
-
-HdlcFrameStruct = (
-    Struct(
-        "format" / FrameFormat,
-        # Address bytes end at the first byte with bit 0 set (Green Book 8.4.2.2).
-        "destination" / RepeatUntil(obj_ & 1 == 1, Int8ub),
-        "source" / RepeatUntil(obj_ & 1 == 1, Int8ub),
-        "control" / Int8ub,
-        "header_length" / Computed(3 + len_(this.destination) + len_(this.source)),
-        "has_information" / Computed(this.format.length > this.header_length + 2),
-        "hcs" / If(this.has_information, Int16ul),
-        "information"
-        / If(this.has_information, Bytes(this.format.length - this.header_length - 4)),
-        "fcs" / Int16ul,
-    )
-    * "HDLC type-3 frame without its flags; checks are verified by parse_frame/encode_frame"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +171,8 @@ def encode_frame(frame: HdlcFrame) -> bytes:
     body_without_fcs = header + (
         hcs.to_bytes(2, "little") + frame.information if hcs is not None else b""
     )
+    from .layouts import HdlcFrameStruct
+
     built = HdlcFrameStruct.build(
         {
             "format": {"segmented": frame.segmented, "length": length},
@@ -225,3 +185,12 @@ def encode_frame(frame: HdlcFrame) -> bytes:
         }
     )
     return bytes([FLAG]) + built + bytes([FLAG])
+
+
+def __getattr__(name: str) -> Any:
+    """The Construct declarations, loaded on first use (see :mod:`.layouts`)."""
+    if name in _LAZY_LAYOUTS:
+        from . import layouts
+
+        return getattr(layouts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
