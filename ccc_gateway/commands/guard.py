@@ -1,0 +1,138 @@
+"""The command guard: every rule of DESIGN.md 3.3 before a command may reach the meter.
+
+Order of checks, each with its own rejection reason: retained → malformed → unknown meter →
+command not enabled for this meter → expired (or too far ahead) → signature → duplicate id →
+arguments. An accepted id is remembered until MAX_LIFETIME after its expiry: by then a resend is
+refused as expired anyway (and a signed command cannot change its expiry), so memory stays
+bounded by the commands live at one time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from .arguments import ArgumentInvalid, validate_arguments
+from .envelope import CommandEnvelope, EnvelopeError, parse_envelope, verify
+
+__all__ = ["AcceptedCommand", "CommandGuard", "CommandRejected", "MeterCommandPolicy"]
+
+#: A command valid for longer than this is refused: a long-lived command is a replay waiting.
+MAX_LIFETIME: Final = timedelta(minutes=10)
+#: Live ids remembered at most; past this, new commands are refused rather than forgetting.
+MAX_LIVE_IDS: Final = 10_000
+
+
+class CommandRejected(Exception):
+    """A command that must not run. ``status`` is "rejected" or "expired"."""
+
+    def __init__(
+        self,
+        reason: str,
+        text: str,
+        *,
+        status: str = "rejected",
+        command_id: str | None = None,
+        command: str | None = None,
+        meter: str | None = None,
+    ) -> None:
+        super().__init__(text)
+        self.reason = reason
+        self.status = status
+        self.command_id = command_id
+        self.command = command
+        self.meter = meter
+
+
+@dataclass(frozen=True, slots=True)
+class MeterCommandPolicy:
+    """What a meter allows: commands are off unless listed here (gateway config)."""
+
+    allowed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedCommand:
+    """A command that passed every check; the service executes and confirms it."""
+
+    meter: str
+    name: str
+    id: str
+    expires_at: datetime
+    args: dict[str, Any]
+
+
+@dataclass(slots=True)
+class CommandGuard:
+    """Validates and de-duplicates commands. Pure: *now* is passed in."""
+
+    policies: Mapping[str, MeterCommandPolicy]
+    secret: bytes | None = None
+    base_topic: str = "omnipower"
+    _seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    _expiry_heap: list[tuple[datetime, str, str]] = field(default_factory=list)
+
+    def check(
+        self, *, topic: str, payload: bytes, retained: bool, now: datetime
+    ) -> AcceptedCommand:
+        """The accepted command, or :class:`CommandRejected` with the reason."""
+        if retained:
+            raise CommandRejected("retained", "retained commands are never executed")
+        try:
+            envelope = parse_envelope(topic, payload, base_topic=self.base_topic)
+        except EnvelopeError as exc:
+            raise CommandRejected(exc.reason, str(exc)) from None
+        ids = {"command_id": envelope.id, "command": envelope.name, "meter": envelope.meter}
+        policy = self.policies.get(envelope.meter)
+        if policy is None:
+            raise CommandRejected("unknown_meter", f"no meter {envelope.meter} here", **ids)
+        if envelope.name not in policy.allowed:
+            raise CommandRejected(
+                "not_allowed",
+                f"{envelope.name!r} is not enabled for meter {envelope.meter} in the gateway "
+                "configuration",
+                **ids,
+            )
+        self._forget_expired(now)
+        if envelope.expires_at <= now:
+            raise CommandRejected(
+                "expired", "the command expired before it arrived", status="expired", **ids
+            )
+        if envelope.expires_at - now > MAX_LIFETIME:
+            raise CommandRejected(
+                "expiry_too_far", f"expires_at may be at most {MAX_LIFETIME} ahead", **ids
+            )
+        self._check_signature(envelope, ids)
+        key = (envelope.meter, envelope.id)
+        if key in self._seen:
+            raise CommandRejected("duplicate", "this command id was already received", **ids)
+        if len(self._seen) >= MAX_LIVE_IDS:
+            raise CommandRejected("busy", "too many live commands; retry later", **ids)
+        try:
+            args = validate_arguments(envelope.name, envelope.args)
+        except ArgumentInvalid as exc:
+            raise CommandRejected("invalid_arguments", str(exc), **ids) from None
+        # Remember the id only once accepted: a rejected attempt may be corrected and resent.
+        forget_at = envelope.expires_at + MAX_LIFETIME
+        self._seen[key] = forget_at
+        heapq.heappush(self._expiry_heap, (forget_at, envelope.meter, envelope.id))
+        return AcceptedCommand(
+            envelope.meter, envelope.name, envelope.id, envelope.expires_at, args
+        )
+
+    def _check_signature(self, envelope: CommandEnvelope, ids: dict[str, Any]) -> None:
+        if self.secret is None:
+            return
+        if envelope.signature is None:
+            raise CommandRejected("unsigned", "this gateway requires signed commands", **ids)
+        if not verify(envelope, self.secret):
+            raise CommandRejected("bad_signature", "the signature does not verify", **ids)
+
+    def _forget_expired(self, now: datetime) -> None:
+        heap = self._expiry_heap
+        while heap and heap[0][0] <= now:
+            _, meter, command_id = heapq.heappop(heap)
+            self._seen.pop((meter, command_id), None)
