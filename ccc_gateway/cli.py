@@ -36,8 +36,10 @@ def _optional_commands() -> None:
             if exc.name != module_name:
                 raise
             continue
-        name, entry = module.COMMAND
-        COMMANDS[name] = entry
+        command = getattr(module, "COMMAND", None)
+        if command is not None:  # a package still being built registers nothing yet
+            name, entry = command
+            COMMANDS[name] = entry
 
 
 def build_parser() -> argparse.ArgumentParser:

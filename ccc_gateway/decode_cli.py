@@ -60,6 +60,18 @@ def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--file", type=Path, help="a capture: hex text or raw bytes, any number of frames"
     )
+    source.add_argument("--port", help="read live from a serial device (e.g. /dev/ttyUSB0)")
+    source.add_argument("--tcp", metavar="HOST:PORT", help="read live from a ser2net-style socket")
+    parser.add_argument(
+        "--baud", type=int, default=2400, help="serial speed for --port (CCC: 2400 8N1)"
+    )
+    parser.add_argument(
+        "--save", type=Path, help="with --port/--tcp: also write the raw bytes to this file"
+    )
+    parser.add_argument("--count", type=int, help="with --port/--tcp: stop after this many frames")
+    parser.add_argument(
+        "--seconds", type=float, help="with --port/--tcp: stop after this many seconds"
+    )
     parser.add_argument("--key", help="encryption key, KeyType 64 (GPK60), 32 hex digits")
     parser.add_argument("--auth-key", help="authentication key, KeyType 65 (GPK61), 32 hex digits")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -181,25 +193,42 @@ def _split_frames(data: bytes) -> list[tuple[bytes, OmnipowerError | None]]:
     return out
 
 
+def report_for(
+    index: int,
+    raw: bytes,
+    framing_error: OmnipowerError | None,
+    *,
+    security: SecurityContext,
+    resolution: Resolution,
+) -> FrameReport:
+    """Decode one framed chunk (or record why framing refused it)."""
+    report = FrameReport(index, raw)
+    if framing_error is not None:
+        report.error = framing_error
+        return report
+    try:
+        report.push = decode_frame(
+            raw, security=security, resolution=resolution, trace=report.checks
+        )
+    except RemoteProtocolError as error:
+        report.error = error
+    return report
+
+
 def decode_all(
     data: bytes, *, security: SecurityContext, resolution: Resolution, single: bool
 ) -> list[FrameReport]:
     """A report per frame; one shared security context catches replays within a capture."""
     frames = [(data, None)] if single else _split_frames(data)
-    reports: list[FrameReport] = []
-    for index, (raw, framing_error) in enumerate(frames, start=1):
-        report = FrameReport(index, raw)
-        if framing_error is not None:
-            report.error = framing_error
-        else:
-            try:
-                report.push = decode_frame(
-                    raw, security=security, resolution=resolution, trace=report.checks
-                )
-            except RemoteProtocolError as error:
-                report.error = error
-        reports.append(report)
-    return reports
+    return [
+        report_for(index, raw, error, security=security, resolution=resolution)
+        for index, (raw, error) in enumerate(frames, start=1)
+    ]
+
+
+def print_report(console: Console, report: FrameReport) -> None:
+    """A frame report for people: every check, then the values or the error and a hint."""
+    _print(console, report)
 
 
 def _print(console: Console, report: FrameReport) -> None:
@@ -247,6 +276,10 @@ def run_decode(args: argparse.Namespace) -> int:
             )
         elif args.auth_key:
             raise UsageError("--auth-key needs --key as well (the encryption key, KeyType 64)")
+        if args.port or args.tcp:
+            from .decode_live import run_live
+
+            return run_live(args, keys=keys, resolution=_resolution(args), console=console)
         data = _read_capture(args.file) if args.file else parse_hex(args.hex, "the frame")
         if not data:
             raise UsageError("nothing to decode")

@@ -1,0 +1,121 @@
+"""``omnipower decode --port/--tcp``: decode a live CCC stream as it arrives.
+
+For support: a user points it at the meter's port, sees every check of every frame, and can
+save the raw bytes (``--save``) to attach to a bug report, where ``decode --file`` replays them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from rich.console import Console
+
+from .decode_cli import UsageError, print_report, report_for
+from .protocol import (
+    FrameReader,
+    FrameReceived,
+    FrameRejected,
+    Keys,
+    Resolution,
+    SecurityContext,
+)
+
+__all__ = ["run_live"]
+
+#: Line silence after which a partial frame is reported as truncated (a 2400-baud frame
+#: arrives as a continuous burst; half a second of nothing means it ended).
+SILENCE: Final = 0.5
+
+
+async def _open(args: argparse.Namespace) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    if args.port:
+        import serial_asyncio_fast
+
+        reader, writer = await serial_asyncio_fast.open_serial_connection(
+            url=args.port, baudrate=args.baud
+        )
+        return reader, writer
+    host, _, port = str(args.tcp).rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError("--tcp takes HOST:PORT")
+    return await asyncio.open_connection(host, int(port))
+
+
+async def _live(
+    args: argparse.Namespace,
+    keys: Keys | None,
+    resolution: Resolution,
+    console: Console,
+    save: BinaryIO | None,
+) -> int:
+    try:
+        stream, writer = await _open(args)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot open {args.port or args.tcp}: {exc}") from None
+    try:
+        return await _decode_stream(args, stream, keys, resolution, console, save)
+    finally:
+        writer.close()
+
+
+async def _decode_stream(
+    args: argparse.Namespace,
+    stream: asyncio.StreamReader,
+    keys: Keys | None,
+    resolution: Resolution,
+    console: Console,
+    save: BinaryIO | None,
+) -> int:
+    security = SecurityContext(keys=keys)
+    frames = FrameReader()
+    count = failed = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.seconds if args.seconds else None
+    while args.count is None or count < args.count:
+        timeout = SILENCE if deadline is None else min(SILENCE, deadline - loop.time())
+        if timeout <= 0:
+            break
+        events: list[FrameReceived | FrameRejected]
+        try:
+            chunk = await asyncio.wait_for(stream.read(4096), timeout)
+        except TimeoutError:
+            events = list(frames.flush())
+        else:
+            if not chunk:
+                break  # the port closed
+            if save is not None:
+                save.write(chunk)
+            events = frames.receive_data(chunk)
+        for event in events:
+            count += 1
+            error = None if isinstance(event, FrameReceived) else event.error
+            report = report_for(count, event.raw, error, security=security, resolution=resolution)
+            failed += report.error is not None
+            if args.json:
+                sys.stdout.write(json.dumps(report.to_json()) + "\n")
+                sys.stdout.flush()
+            else:
+                print_report(console, report)
+    if not args.json:
+        console.print(f"\n{count - failed} of {count} frames decoded")
+    return 1 if failed else 0
+
+
+def run_live(
+    args: argparse.Namespace, *, keys: Keys | None, resolution: Resolution, console: Console
+) -> int:
+    """Decode until --count frames, --seconds elapsed, the port closes, or Ctrl-C."""
+    save = Path(args.save).open("ab") if args.save else None  # noqa: SIM115 - closed below
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(_live(args, keys, resolution, console, save))
+        return 130
+    finally:
+        if save is not None:
+            save.close()

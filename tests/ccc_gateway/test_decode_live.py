@@ -1,0 +1,103 @@
+"""``omnipower decode --port/--tcp`` on real ptys and sockets, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import tty
+from pathlib import Path
+
+import pytest
+
+from ccc_gateway.cli import main
+from tests.vectors import RADIUS, frame, key
+
+PLAIN = frame("no_1ph_list1_plain")
+EK = (key(RADIUS, "encryption_key") or b"").hex()
+AK = (key(RADIUS, "authentication_key") or b"").hex()
+
+
+def _serve_once(payload: bytes) -> tuple[int, threading.Thread]:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def run() -> None:
+        connection, _ = server.accept()
+        with connection:
+            for start in range(0, len(payload), 50):  # in pieces, like a serial line
+                connection.sendall(payload[start : start + 50])
+                time.sleep(0.01)
+            time.sleep(0.8)  # silence: a truncated tail must be reported, not waited for
+        server.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return port, thread
+
+
+def test_tcp_stream_with_a_bad_frame_and_a_cut_tail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damaged = bytearray(PLAIN)
+    damaged[60] ^= 0x01
+    stream = PLAIN + bytes(damaged) + frame(RADIUS) + PLAIN[:50]
+    port, thread = _serve_once(stream)
+    saved = tmp_path / "capture.raw"
+    code = main(
+        [
+            "decode",
+            "--tcp",
+            f"127.0.0.1:{port}",
+            "--key",
+            EK,
+            "--auth-key",
+            AK,
+            "--json",
+            "--count",
+            "4",
+            "--save",
+            str(saved),
+            "--seconds",
+            "10",
+        ]
+    )
+    thread.join(5)
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert [r["ok"] for r in reports] == [True, False, True, False]
+    assert reports[1]["error"]["name"] == "FcsError"
+    assert reports[2]["invocation_counter"] == 493793
+    assert reports[3]["error"]["name"] == "FrameTruncated"
+    assert saved.read_bytes() == stream  # the capture replays with decode --file
+
+
+def test_serial_port_live(capsys: pytest.CaptureFixture[str]) -> None:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+
+    def feed() -> None:
+        time.sleep(0.3)  # after the decoder opened the port (opening flushes input)
+        os.write(master, PLAIN + PLAIN)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        code = main(["decode", "--port", path, "--count", "2", "--seconds", "10"])
+    finally:
+        writer.join(5)
+        os.close(master)
+        os.close(slave)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "2 of 2 frames decoded" in out
+    assert "current_l1" in out
+
+
+def test_unreachable_port_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["decode", "--port", "/dev/does-not-exist"])
+    assert code == 2
+    assert "cannot open /dev/does-not-exist" in capsys.readouterr().err
