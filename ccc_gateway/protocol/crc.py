@@ -10,23 +10,30 @@ from __future__ import annotations
 import binascii
 from typing import Final
 
-__all__ = ["GOOD_RESIDUE", "crc16_x25", "crc16_x25_bytes", "crc16_x25_reference"]
+__all__ = [
+    "GOOD_RESIDUE",
+    "crc16_x25",
+    "crc16_x25_bytes",
+    "crc16_x25_reference",
+    "reflected_table",
+]
 
 #: CRC over data followed by its own (little-endian) FCS when nothing was corrupted.
 GOOD_RESIDUE: Final = 0xF0B8
 
 
-def _make_table() -> tuple[int, ...]:
+def reflected_table(polynomial: int) -> tuple[int, ...]:
+    """Byte table of a reflected (LSB-first) CRC-16 with the given reversed polynomial."""
     table = []
     for byte in range(256):
         crc = byte
         for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+            crc = (crc >> 1) ^ polynomial if crc & 1 else crc >> 1
         table.append(crc)
     return tuple(table)
 
 
-_TABLE: Final = _make_table()
+_TABLE: Final = reflected_table(0x8408)
 
 
 #: Each byte with its bits in reverse order.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationFailed",
+    "ChecksumMismatch",
     "DecryptionFailed",
     "FcsError",
     "FrameTooLong",
@@ -48,32 +49,38 @@ class LocalProtocolError(OmnipowerError):
     code = "local_protocol_error"
 
 
-class HcsError(RemoteProtocolError):
+class ChecksumMismatch(RemoteProtocolError):
+    """A check sequence that does not match the bytes it covers."""
+
+    #: What the check sequence is called in messages ("HCS", "FCS").
+    check = "checksum"
+    covers = "bytes"
+
+    def __init__(self, *, computed: int, received: int) -> None:
+        self.computed = computed
+        self.received = received
+        super().__init__(
+            f"{self.check} mismatch: frame carries {received:#06x}, "
+            f"{self.covers} give {computed:#06x}"
+        )
+
+
+class HcsError(ChecksumMismatch):
     """The header check sequence does not match: the frame header is corrupt."""
 
     code = "hcs_error"
     hint = "Line noise or wrong serial settings: the CCC port runs at 2400 8N1."
-
-    def __init__(self, *, computed: int, received: int) -> None:
-        self.computed = computed
-        self.received = received
-        super().__init__(
-            f"HCS mismatch: frame carries {received:#06x}, header bytes give {computed:#06x}"
-        )
+    check = "HCS"
+    covers = "header bytes"
 
 
-class FcsError(RemoteProtocolError):
+class FcsError(ChecksumMismatch):
     """The frame check sequence does not match: some byte of the frame is corrupt."""
 
     code = "fcs_error"
     hint = "Line noise or wrong serial settings: the CCC port runs at 2400 8N1."
-
-    def __init__(self, *, computed: int, received: int) -> None:
-        self.computed = computed
-        self.received = received
-        super().__init__(
-            f"FCS mismatch: frame carries {received:#06x}, frame bytes give {computed:#06x}"
-        )
+    check = "FCS"
+    covers = "frame bytes"
 
 
 class FrameTruncated(RemoteProtocolError):

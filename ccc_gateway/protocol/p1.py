@@ -11,6 +11,7 @@ import re
 from typing import Final
 
 from .axdr import CLOCK_STATUS_DST, CosemDateTime
+from .crc import reflected_table
 from .errors import FcsError, FrameTooLong, FrameTruncated, InvalidFrameFormat, MalformedData
 from .obis import quantity_of
 from .push import ListKind, Push, Reading
@@ -26,17 +27,7 @@ _LINE: Final = re.compile(
 _NUMBER: Final = re.compile(rb"^[-+]?\d+(?:\.\d+)?$")
 
 
-def _make_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_TABLE: Final = _make_table()
+_TABLE: Final = reflected_table(0xA001)
 
 
 def crc16_arc(data: bytes) -> int:
