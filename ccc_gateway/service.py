@@ -1,0 +1,269 @@
+"""The gateway service: ports → push decoder → meter view → publisher, for every meter.
+
+One task per port (:func:`~.ports.pump`), one for MQTT (:class:`~.mqtt.Publisher`), one for the
+periodic diagnostics. They share nothing but the meter views and the outbox, both touched only
+from the event loop, so a slow broker or a lost port never stalls the others.
+
+Commands (issue 6 §4) plug in through :meth:`Publisher.add_handler` once the optical DLMS client
+exists; this service publishes ``commands: []`` in each meter's capabilities until then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Final
+
+from . import __version__
+from .config import CccPortConfig, GatewayConfig, MeterConfig, host_zone
+from .ic_store import FileCounterStore
+from .meter import MeterView, PortState, PortStatus
+from .mqtt import Delivery, Message, Publisher, Topics
+from .mqtt.payloads import (
+    diagnostics_payload,
+    dumps,
+    energy_payload,
+    info_payload,
+    meter_time,
+    power_payload,
+)
+from .ports import Backoff, ByteSource, PortUnavailable, ReplayPort, SerialPort, TcpPort, pump
+from .protocol import FrameRejected, PushDecoder, PushReceived, SecurityContext
+
+__all__ = ["Gateway", "MeterChannel"]
+
+_LOGGER = logging.getLogger(__name__)
+
+#: HCS/FCS failures in a row after which the settings, not line noise, are the likely cause.
+CHECKSUM_STREAK: Final = 5
+_CHECKSUM_CODES: Final = frozenset({"hcs_error", "fcs_error"})
+#: QoS of the frequent, non-retained power message: a lost one is replaced 10 s later.
+POWER_QOS: Final = 0
+
+
+def port_for(config: CccPortConfig) -> Callable[[], ByteSource]:
+    """A factory of fresh port objects (ports are reusable but the loop makes a new one each
+    time, so a half-closed transport never leaks into the next attempt)."""
+    if config.kind == "tcp":
+        return lambda: TcpPort(config.host, config.port)
+    if config.kind == "replay":
+        return lambda: ReplayPort(
+            Path(config.path), realtime=config.realtime, baudrate=config.baudrate
+        )
+    return lambda: SerialPort(config.path, baudrate=config.baudrate, parity=config.parity)
+
+
+class MeterChannel:
+    """One meter's CCC stream: decoder events become state, log lines and MQTT messages.
+
+    Implements :class:`~.ports.PortSink`; everything here runs synchronously in the reader's
+    callback, so a push is on its way to the outbox before the next chunk is read.
+    """
+
+    def __init__(
+        self,
+        config: MeterConfig,
+        *,
+        gateway: Gateway,
+        store: FileCounterStore,
+        zone: tzinfo,
+    ) -> None:
+        self.config = config
+        self.gateway = gateway
+        self.zone = zone
+        self.view = MeterView(config.name, configured_serial=config.serial)
+        self.view.ports["ccc"] = PortStatus("ccc", config.ccc.description)
+        self.decoder = PushDecoder(
+            security=SecurityContext(keys=config.keys(), store=store),
+            resolution=config.resolution,
+            p1=config.p1,
+        )
+        self._checksum_streak = 0
+        self._failing_code: str | None = None
+        self._info_sent = False
+
+    # -- PortSink ---------------------------------------------------------------------------
+
+    def port_data(self, data: bytes) -> None:
+        """Decode what arrived and act on every complete frame."""
+        for event in self.decoder.receive_data(data):
+            self._handle(event)
+
+    def port_silence(self) -> None:
+        """A partial frame left when the line went quiet is reported as truncated."""
+        for event in self.decoder.flush():
+            self._handle(event)
+
+    def port_state(self, state: PortState, reason: str | None) -> None:
+        """Track the port; a newly lost port counts as ``port_unavailable`` and is published."""
+        status = self.view.ports["ccc"]
+        newly_lost = state is PortState.UNAVAILABLE and status.state is not PortState.UNAVAILABLE
+        status.state = state
+        status.reason = reason
+        if newly_lost:
+            self.view.record_port_error(
+                PortUnavailable.code,
+                reason or "port unavailable",
+                PortUnavailable.hint,
+                now=self.now(),
+            )
+        if newly_lost or state is PortState.OPEN:
+            self.publish_diagnostics()
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _handle(self, event: PushReceived | FrameRejected) -> None:
+        if isinstance(event, PushReceived):
+            self._accept(event)
+        else:
+            self._reject(event)
+
+    def _accept(self, event: PushReceived) -> None:
+        now = self.now()
+        push = event.push
+        info_changed = self.view.record_push(push, now=now)
+        self._checksum_streak = 0
+        if self._failing_code is not None:
+            _LOGGER.info("%s: frames decode again after %s", self.config.name, self._failing_code)
+            self._failing_code = None
+        meter_id = self.view.meter_id
+        if meter_id is None:
+            _LOGGER.warning(
+                "%s: the push names no meter serial; set serial in the [[meters]] table",
+                self.config.name,
+            )
+            return
+        if info_changed or not self._info_sent:
+            self.publish_info()
+        ts = meter_time(push, self.zone, now)
+        topics = self.gateway.topics
+        power = power_payload(push, ts)
+        if power is not None:
+            self.gateway.put(
+                Message(topics.meter(meter_id, "power"), dumps(power), Delivery.LATEST, POWER_QOS)
+            )
+        energy = energy_payload(push, ts)
+        if energy is not None:
+            self.gateway.put(
+                Message(topics.meter(meter_id, "energy"), dumps(energy), Delivery.STATE)
+            )
+
+    def _reject(self, event: FrameRejected) -> None:
+        error = event.error
+        self.view.record_rejection(error, event.raw, now=self.now())
+        if error.code != self._failing_code:
+            # One line per kind of failure, not per frame: a wrong key fails every 10 s.
+            _LOGGER.warning(
+                "%s: frame rejected, nothing published (%s: %s). %s",
+                self.config.name,
+                error.code,
+                error,
+                error.hint,
+            )
+            self._failing_code = error.code
+        else:
+            _LOGGER.debug("%s: frame rejected again (%s: %s)", self.config.name, error.code, error)
+        if error.code in _CHECKSUM_CODES:
+            self._checksum_streak += 1
+            if self._checksum_streak == CHECKSUM_STREAK:
+                _LOGGER.warning(
+                    "%s: %d HCS/FCS errors in a row on %s: wrong baud or parity? The CCC port "
+                    "runs at 2400 baud, 8 data bits, no parity, 1 stop bit (8N1)",
+                    self.config.name,
+                    CHECKSUM_STREAK,
+                    self.config.ccc.description,
+                )
+        else:
+            self._checksum_streak = 0
+        self.publish_diagnostics()
+
+    # -- publications -----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The host's time, aware in the meter's zone (for diagnostics and fallbacks)."""
+        return datetime.now(self.zone)
+
+    def publish_info(self) -> None:
+        """The retained info topic, once the meter has an id."""
+        meter_id = self.view.meter_id
+        if meter_id is None:
+            return
+        payload = info_payload(
+            self.view,
+            gateway_id=self.gateway.config.gateway_id,
+            version=__version__,
+            ports=[status.name for status in self.view.ports.values()],
+            ts=self.now(),
+        )
+        self.gateway.put(
+            Message(self.gateway.topics.meter(meter_id, "info"), dumps(payload), Delivery.STATE)
+        )
+        self._info_sent = True
+
+    def publish_diagnostics(self) -> None:
+        """The retained diagnostics topic (every interval and on every error)."""
+        meter_id = self.view.meter_id
+        if meter_id is None:
+            return  # kept in the view; published as soon as the meter has a name
+        if not self._info_sent:
+            self.publish_info()
+        payload = diagnostics_payload(self.view, self.now())
+        self.gateway.put(
+            Message(
+                self.gateway.topics.meter(meter_id, "diagnostics"), dumps(payload), Delivery.STATE
+            )
+        )
+
+
+class Gateway:
+    """The whole service for one configuration. :meth:`run` until cancelled."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        port_backoff: Backoff | None = None,
+        mqtt_backoff: Backoff | None = None,
+    ) -> None:
+        self.config = config
+        self.port_backoff = port_backoff
+        self.topics = Topics(config.mqtt.base_topic, config.gateway_id)
+        self.publisher = Publisher(
+            config.mqtt,
+            self.topics,
+            client_id=config.mqtt.client_id or f"omnipower-{config.gateway_id}",
+            backoff=mqtt_backoff,
+        )
+        self.store = FileCounterStore(config.state_dir / "invocation_counters.json")
+        default_zone = config.timezone or host_zone() or datetime.now().astimezone().tzinfo
+        assert default_zone is not None
+        self.channels = [
+            MeterChannel(meter, gateway=self, store=self.store, zone=meter.timezone or default_zone)
+            for meter in config.meters
+        ]
+
+    def put(self, message: Message) -> None:
+        """Hand a message to the publisher (never blocks)."""
+        self.publisher.put(message)
+
+    async def run(self) -> None:
+        """Read every port and keep MQTT connected until cancelled."""
+        for channel in self.channels:
+            channel.publish_info()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.publisher.run(), name="mqtt")
+            for channel in self.channels:
+                group.create_task(
+                    pump(port_for(channel.config.ccc), channel, backoff=self.port_backoff),
+                    name=f"ccc:{channel.config.name}",
+                )
+            group.create_task(self._diagnostics(), name="diagnostics")
+
+    async def _diagnostics(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.diagnostics_interval)
+            for channel in self.channels:
+                channel.publish_diagnostics()
