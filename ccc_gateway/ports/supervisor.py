@@ -87,7 +87,7 @@ async def pump(
             delay = backoff.delay(attempt)
             if not lost:
                 _LOGGER.warning(
-                    "%s. %s Retrying with backoff up to every %.0f s; readings pause meanwhile",
+                    "%s. %s Retrying with backoff up to every %g s; readings pause meanwhile",
                     exc,
                     exc.hint,
                     backoff.maximum,

@@ -109,3 +109,146 @@ async def test_readings_arrive_within_one_push_and_equal_the_frame(
     assert power["ts"] == "2020-01-07T14:47:20+01:00"
     assert power["schema"] == 1
     assert energy["active_energy_import_kwh"] == expected["1.1.1.8.0.255"]["value"] / 1000
+
+
+async def test_broker_restart_mid_stream_republishes_latest_state(
+    mosquitto: Mosquitto, pty_meter: PtyMeter, tmp_path: Path
+) -> None:
+    async with running(gateway_config(mosquitto, pty_meter.link, tmp_path)) as gateway:
+        await port_open(gateway)
+        async with subscriber(mosquitto.port, "omnipower/#") as sub:
+            await pty_meter.send(radius_push(0).frame)
+            await sub.wait_for(lambda m: m.topic.matches(topic("energy")))
+        mosquitto.stop()
+        # The gateway keeps reading while the broker is away; the newest push wins.
+        for index in (1, 2):
+            await pty_meter.send(radius_push(index).frame)
+        await eventually(lambda: gateway.channels[0].view.frames_ok == 3)
+        mosquitto.start()  # no persistence: the restarted broker has forgotten everything
+        async with subscriber(mosquitto.port, "omnipower/#") as sub:
+            online = await sub.wait_for(lambda m: m.topic.matches("omnipower/bridge/test/state"))
+            power = await sub.wait_for(lambda m: m.topic.matches(topic("power")))
+            energy = await sub.wait_for(lambda m: m.topic.matches(topic("energy")))
+            await sub.wait_for(lambda m: m.topic.matches(topic("info")))
+            await pty_meter.send(radius_push(3).frame)
+            fresh = await sub.wait_for(
+                lambda m: (
+                    m.topic.matches(topic("power")) and payload(m)["active_power_import_w"] == 1003
+                )
+            )
+    assert online.payload == b"online"
+    # Only the latest pending power reading survives an outage; stale ones are not replayed.
+    assert payload(power)["active_power_import_w"] == 1002
+    assert [payload(m)["active_power_import_w"] for m in sub.on(topic("power"))] == [1002, 1003]
+    assert payload(energy)["ts"] == "2020-01-07T14:47:40+01:00"
+    assert fresh is not None
+
+
+async def test_pty_closed_and_reopened_recovers(
+    mosquitto: Mosquitto, pty_meter: PtyMeter, tmp_path: Path
+) -> None:
+    async with (
+        subscriber(mosquitto.port, "omnipower/#") as sub,
+        running(gateway_config(mosquitto, pty_meter.link, tmp_path)) as gateway,
+    ):
+        await port_open(gateway)
+        await pty_meter.send(radius_push(0).frame)
+        await sub.wait_for(lambda m: m.topic.matches(topic("power")))
+        pty_meter.unplug()
+        lost = await sub.wait_for(
+            lambda m: (
+                m.topic.matches(topic("diagnostics"))
+                and payload(m)["ports"]["ccc"]["state"] == "unavailable"
+            )
+        )
+        pty_meter.plug()
+        await port_open(gateway)
+        mark = len(sub.messages)
+        await pty_meter.send(radius_push(1).frame)
+        again = await sub.wait_for(lambda m: m.topic.matches(topic("power")), after=mark)
+    diagnostics = payload(lost)
+    assert diagnostics["errors"]["port_unavailable"] == 1
+    assert diagnostics["last_error"]["code"] == "port_unavailable"
+    assert payload(again)["active_power_import_w"] == 1001
+
+
+def _swapped() -> tuple[bytes, bytes]:
+    return RADIUS_KEYS.authentication_key or b"", RADIUS_KEYS.encryption_key
+
+
+def _wrong() -> tuple[bytes, bytes]:
+    return bytes(16), RADIUS_KEYS.authentication_key or b""
+
+
+@pytest.mark.parametrize(
+    ("keys", "code"),
+    [(_wrong(), "authentication_failed"), (_swapped(), "keys_swapped")],
+    ids=["wrong_key", "swapped_keys"],
+)
+async def test_bad_keys_publish_a_named_error_and_no_readings(
+    mosquitto: Mosquitto,
+    pty_meter: PtyMeter,
+    tmp_path: Path,
+    keys: tuple[bytes, bytes],
+    code: str,
+) -> None:
+    config = gateway_config(mosquitto, pty_meter.link, tmp_path, keys=keys)
+    async with (
+        subscriber(mosquitto.port, "omnipower/#") as sub,
+        running(config) as gateway,
+    ):
+        await port_open(gateway)
+        await pty_meter.send(radius_push(0).frame)
+        diagnostics = await sub.wait_for(
+            lambda m: m.topic.matches(topic("diagnostics")) and payload(m)["errors"]
+        )
+        await asyncio.sleep(0.2)  # anything else it might (wrongly) publish has arrived by now
+    body = payload(diagnostics)
+    assert body["errors"] == {code: 1}
+    assert body["frames_ok"] == 0
+    assert body["last_error"]["code"] == code
+    assert not sub.on(topic("power"))
+    assert not sub.on(topic("energy"))
+    assert gateway.channels[0].view.last_push is None
+
+
+async def test_replayed_frame_is_rejected_even_after_a_restart(
+    mosquitto: Mosquitto, pty_meter: PtyMeter, tmp_path: Path
+) -> None:
+    config = gateway_config(mosquitto, pty_meter.link, tmp_path)
+    first, second = radius_push(0), radius_push(1)
+    async with subscriber(mosquitto.port, "omnipower/#") as sub:
+        async with running(config) as gateway:
+            await port_open(gateway)
+            await pty_meter.send(first.frame)
+            await pty_meter.send(second.frame)
+            await sub.wait_for(
+                lambda m: (
+                    m.topic.matches(topic("power"))
+                    and payload(m)["active_power_import_w"] == second.active_power_w
+                )
+            )
+            await pty_meter.send(first.frame)  # replay within one run
+            replay = await sub.wait_for(
+                lambda m: (
+                    m.topic.matches(topic("diagnostics"))
+                    and "replayed_frame" in payload(m)["errors"]
+                )
+            )
+        mark = len(sub.messages)
+        async with running(config) as gateway:  # a new process: the counter came from disk
+            await port_open(gateway)
+            await pty_meter.send(second.frame)
+            after_restart = await sub.wait_for(
+                lambda m: (
+                    m.topic.matches(topic("diagnostics"))
+                    and "replayed_frame" in payload(m)["errors"]
+                ),
+                after=mark,
+            )
+            await asyncio.sleep(0.2)
+    assert payload(replay)["last_error"]["code"] == "replayed_frame"
+    assert payload(replay)["last_invocation_counter"] == second.invocation_counter
+    assert payload(after_restart)["errors"] == {"replayed_frame": 1}
+    powers = [payload(m)["active_power_import_w"] for m in sub.on(topic("power"))]
+    assert powers == [first.active_power_w, second.active_power_w]
