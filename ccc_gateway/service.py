@@ -84,6 +84,7 @@ class MeterChannel:
         self._checksum_streak = 0
         self._failing_code: str | None = None
         self._info_sent = False
+        self._port_lost = False
 
     # -- PortSink ---------------------------------------------------------------------------
 
@@ -100,7 +101,12 @@ class MeterChannel:
     def port_state(self, state: PortState, reason: str | None) -> None:
         """Track the port; a newly lost port counts as ``port_unavailable`` and is published."""
         status = self.view.ports["ccc"]
-        newly_lost = state is PortState.UNAVAILABLE and status.state is not PortState.UNAVAILABLE
+        # Retries go CONNECTING → UNAVAILABLE again and again; one outage counts once.
+        newly_lost = state is PortState.UNAVAILABLE and not self._port_lost
+        if state is PortState.UNAVAILABLE:
+            self._port_lost = True
+        elif state is PortState.OPEN:
+            self._port_lost = False
         status.state = state
         status.reason = reason
         if newly_lost:

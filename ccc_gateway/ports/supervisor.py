@@ -62,20 +62,14 @@ async def pump(
     *silence*: seconds without bytes after which a partial frame is reported as truncated; a
     2400-baud frame arrives as one continuous burst, so half a second of nothing means it ended.
     """
-    backoff = backoff or Backoff()
-    attempt = 0
-    lost = False
+    loop = _Loop(backoff or Backoff())
     while True:
         port = factory()
         sink.port_state(PortState.CONNECTING, None)
         try:
             async with port:
-                attempt = 0
-                if lost:
-                    _LOGGER.info("%s is back; reading again", port.description)
-                    lost = False
                 sink.port_state(PortState.OPEN, None)
-                await _read_until_closed(port, sink, silence)
+                await _read_until_closed(port, sink, silence, loop)
             if port.finite:
                 _LOGGER.info("%s: end of the capture", port.description)
                 sink.port_state(PortState.FINISHED, None)
@@ -84,21 +78,44 @@ async def pump(
         except PortUnavailable as exc:
             sink.port_silence()
             sink.port_state(PortState.UNAVAILABLE, str(exc))
-            delay = backoff.delay(attempt)
-            if not lost:
-                _LOGGER.warning(
-                    "%s. %s Retrying with backoff up to every %g s; readings pause meanwhile",
-                    exc,
-                    exc.hint,
-                    backoff.maximum,
-                )
-                lost = True
-            attempt += 1
-            await asyncio.sleep(delay)
+            await loop.failed(exc)
 
 
-async def _read_until_closed(port: ByteSource, sink: PortSink, silence: float) -> None:
+class _Loop:
+    """Backoff and log state of one pump: lost is logged once, back once.
+
+    Both reset only once bytes flow again, so a serial server that accepts and hangs up at
+    once is retried with a growing delay and logged once, not every second.
+    """
+
+    def __init__(self, backoff: Backoff) -> None:
+        self.backoff = backoff
+        self.attempt = 0
+        self.lost = False
+
+    def flowing(self, description: str) -> None:
+        self.attempt = 0
+        if self.lost:
+            _LOGGER.info("%s is back; bytes arrive again", description)
+            self.lost = False
+
+    async def failed(self, exc: PortUnavailable) -> None:
+        if not self.lost:
+            _LOGGER.warning(
+                "%s. %s Retrying with backoff up to every %g s; readings pause meanwhile",
+                exc,
+                exc.hint,
+                self.backoff.maximum,
+            )
+            self.lost = True
+        delay = self.backoff.delay(self.attempt)
+        self.attempt += 1
+        await asyncio.sleep(delay)
+
+
+async def _read_until_closed(port: ByteSource, sink: PortSink, silence: float, loop: _Loop) -> None:
     pending = False  # bytes arrived since the last silence: only then is a timer needed
+    first = True
     while True:
         if pending:
             try:
@@ -113,5 +130,8 @@ async def _read_until_closed(port: ByteSource, sink: PortSink, silence: float) -
         if not chunk:
             sink.port_silence()
             return
+        if first:
+            first = False
+            loop.flowing(port.description)
         pending = True
         sink.port_data(chunk)

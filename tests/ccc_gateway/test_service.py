@@ -1,0 +1,138 @@
+"""The service's decisions without I/O: a channel fed bytes directly, the outbox inspected.
+
+The ports and the broker are exercised for real in tests/e2e; here the rules are checked on
+every vector: what is published, what is retained, what is counted and logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ccc_gateway.config import parse_config
+from ccc_gateway.meter import PortState
+from ccc_gateway.mqtt import Message
+from ccc_gateway.service import CHECKSUM_STREAK, Gateway
+from tests.vectors import PLAIN_HDLC_PUSHES, RADIUS, frame, key
+
+
+def make_gateway(tmp_path: Path, **meter: Any) -> Gateway:
+    config = parse_config(
+        {
+            "gateway": {"state_dir": str(tmp_path), "timezone": "Europe/Oslo"},
+            "meters": [{"ccc": {"port": "/dev/null"}, **meter}],
+        }
+    )
+    return Gateway(config)
+
+
+def published(gateway: Gateway) -> dict[str, Message]:
+    out: dict[str, Message] = {}
+    while (message := gateway.publisher.outbox.pop()) is not None:
+        out[message.topic.split("/", 2)[2]] = message
+    return out
+
+
+def body(message: Message) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(message.payload)
+    return result
+
+
+@pytest.mark.parametrize("name", PLAIN_HDLC_PUSHES)
+def test_plain_vectors_publish_info_power_and_retained_state(tmp_path: Path, name: str) -> None:
+    gateway = make_gateway(tmp_path, serial="12345678")
+    channel = gateway.channels[0]
+    channel.port_data(frame(name))
+    messages = published(gateway)
+    assert {"info", "power"} <= set(messages)
+    assert messages["info"].retain
+    assert not messages["power"].retain
+    assert body(messages["power"])["ts"].startswith(
+        channel.view.last_push.apdu_datetime.isoformat()
+    )  # type: ignore[union-attr]
+    if "energy" in messages:
+        assert messages["energy"].retain
+
+
+def test_encrypted_vector_takes_its_id_from_the_push(tmp_path: Path) -> None:
+    ek, ak = key(RADIUS, "encryption_key"), key(RADIUS, "authentication_key")
+    assert ek is not None
+    assert ak is not None
+    gateway = make_gateway(tmp_path, encryption_key=ek.hex(), authentication_key=ak.hex())
+    gateway.channels[0].port_data(frame(RADIUS))
+    topics = {m.topic for m in [*published(gateway).values()]}
+    assert "omnipower/27581522/power" in {t.rsplit("/", 1)[0] + "/power" for t in topics}
+    assert gateway.channels[0].view.meter_id == "27581522"
+
+
+def test_wrong_key_names_the_meter_from_the_system_title(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, encryption_key="00" * 16, authentication_key="11" * 16)
+    gateway.channels[0].port_data(frame(RADIUS))
+    messages = published(gateway)
+    assert set(messages) == {"info", "diagnostics"}
+    assert messages["diagnostics"].topic == "omnipower/27581522/diagnostics"
+    assert body(messages["diagnostics"])["errors"] == {"authentication_failed": 1}
+
+
+def test_checksum_streak_suggests_baud_or_parity_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway = make_gateway(tmp_path, serial="1")
+    channel = gateway.channels[0]
+    good = frame(PLAIN_HDLC_PUSHES[0])
+    bad = good[:-3] + bytes([good[-3] ^ 0xFF]) + good[-2:]  # corrupt the FCS
+    with caplog.at_level(logging.WARNING):
+        for _ in range(CHECKSUM_STREAK * 2):
+            channel.port_data(bad)
+    assert caplog.text.count("wrong baud or parity?") == 1
+    assert caplog.text.count("frame rejected") == 1  # one line per kind of failure
+    assert channel.view.errors["fcs_error"] == CHECKSUM_STREAK * 2
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        channel.port_data(good)
+    assert "decode again" in caplog.text
+    assert channel.view.frames_ok == 1
+
+
+def test_partial_frame_at_silence_is_counted_as_truncated(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, serial="1")
+    channel = gateway.channels[0]
+    channel.port_data(frame(PLAIN_HDLC_PUSHES[0])[:50])
+    channel.port_silence()
+    assert channel.view.errors == {"frame_truncated": 1}
+    assert "diagnostics" in published(gateway)
+
+
+def test_lost_port_is_counted_once_per_outage(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, serial="1")
+    channel = gateway.channels[0]
+    for _ in range(3):
+        channel.port_state(PortState.CONNECTING, None)
+        channel.port_state(PortState.UNAVAILABLE, "gone")
+    assert channel.view.errors == {"port_unavailable": 1}
+    channel.port_state(PortState.OPEN, None)
+    channel.port_state(PortState.UNAVAILABLE, "gone again")
+    assert channel.view.errors == {"port_unavailable": 2}
+    diagnostics = body(published(gateway)["diagnostics"])
+    assert diagnostics["ports"]["ccc"] == {
+        "port": "/dev/null",
+        "state": "unavailable",
+        "reason": "gone again",
+    }
+
+
+def test_no_secret_in_any_payload(tmp_path: Path) -> None:
+    ek, ak = key(RADIUS, "encryption_key"), key(RADIUS, "authentication_key")
+    assert ek is not None
+    assert ak is not None
+    gateway = make_gateway(tmp_path, encryption_key=ak.hex(), authentication_key=ek.hex())
+    gateway.channels[0].port_data(frame(RADIUS))
+    gateway.channels[0].port_state(PortState.UNAVAILABLE, "x")
+    for message in published(gateway).values():
+        text = message.payload.decode().lower()
+        assert ek.hex() not in text
+        assert ak.hex() not in text
