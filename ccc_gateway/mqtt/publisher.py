@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -92,6 +93,9 @@ class Publisher:
             keepalive=config.keepalive,
             tls_context=tls_context,
             timeout=PUBLISH_TIMEOUT,
+            # Without TCP_NODELAY a publish right after another waits for the broker's delayed
+            # ACK (Nagle): 40 ms per push on Linux loopback instead of well under one.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
 
     async def run(self) -> None:
