@@ -36,12 +36,10 @@ def free_port() -> int:
 class Mosquitto:
     """One broker on a fixed port that can be stopped and started again (same port)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, settings: str = "allow_anonymous true\n") -> None:
         self.port = free_port()
         self.config = directory / "mosquitto.conf"
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        )
+        self.config.write_text(f"listener {self.port} 127.0.0.1\npersistence false\n{settings}")
         self.config.chmod(0o644)
         self.process: subprocess.Popen[bytes] | None = None
 
