@@ -15,13 +15,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from . import __version__
 from .config import CccPortConfig, GatewayConfig, MeterConfig, host_zone
 from .ic_store import FileCounterStore
 from .meter import MeterView, PortState, PortStatus
 from .mqtt import Delivery, Message, Publisher, Topics
+from .mqtt.discovery import discovery_messages
 from .mqtt.payloads import (
     diagnostics_payload,
     dumps,
@@ -42,6 +43,8 @@ CHECKSUM_STREAK: Final = 5
 _CHECKSUM_CODES: Final = frozenset({"hcs_error", "fcs_error"})
 #: QoS of the frequent, non-retained power message: a lost one is replaced 10 s later.
 POWER_QOS: Final = 0
+#: Payload keys that are metadata, not values to make sensors of.
+_NOT_SENSORS: Final = frozenset({"ts", "schema"})
 
 
 def port_for(config: CccPortConfig) -> Callable[[], ByteSource]:
@@ -85,6 +88,7 @@ class MeterChannel:
         self._failing_code: str | None = None
         self._info_sent = False
         self._port_lost = False
+        self._discovered: set[tuple[str, str]] = set()
 
     # -- PortSink ---------------------------------------------------------------------------
 
@@ -147,11 +151,13 @@ class MeterChannel:
         ts = meter_time(push, self.zone, now)
         topics = self.gateway.topics
         power = power_payload(push, ts)
+        energy = energy_payload(push, ts)
+        if self.gateway.config.mqtt.discovery:
+            self._discover(meter_id, {"power": power, "energy": energy})
         if power is not None:
             self.gateway.put(
                 Message(topics.meter(meter_id, "power"), dumps(power), Delivery.LATEST, POWER_QOS)
             )
-        energy = energy_payload(push, ts)
         if energy is not None:
             self.gateway.put(
                 Message(topics.meter(meter_id, "energy"), dumps(energy), Delivery.STATE)
@@ -187,6 +193,26 @@ class MeterChannel:
         self.publish_diagnostics()
 
     # -- publications -----------------------------------------------------------------------
+
+    def _discover(self, meter_id: str, payloads: dict[str, dict[str, Any] | None]) -> None:
+        """Home Assistant discovery configs for keys not announced yet (a list may grow)."""
+        new: dict[str, list[str]] = {}
+        for name, payload in payloads.items():
+            for key in payload or {}:
+                if key not in _NOT_SENSORS and (name, key) not in self._discovered:
+                    self._discovered.add((name, key))
+                    new.setdefault(name, []).append(key)
+        if not new:
+            return
+        for message in discovery_messages(
+            topics=self.gateway.topics,
+            prefix=self.gateway.config.mqtt.discovery_prefix,
+            meter_id=meter_id,
+            meter_type=self.view.meter_type,
+            values=new,
+            gateway_version=__version__,
+        ):
+            self.gateway.put(message)
 
     def now(self) -> datetime:
         """The host's time, aware in the meter's zone (for diagnostics and fallbacks)."""

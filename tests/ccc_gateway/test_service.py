@@ -136,3 +136,40 @@ def test_no_secret_in_any_payload(tmp_path: Path) -> None:
         text = message.payload.decode().lower()
         assert ek.hex() not in text
         assert ak.hex() not in text
+
+
+def test_discovery_is_off_by_default(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, serial="1")
+    gateway.channels[0].port_data(frame(PLAIN_HDLC_PUSHES[0]))
+    assert not [t for t in published(gateway) if "config" in t]
+
+
+def test_discovery_announces_each_pushed_value_once(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "gateway": {"state_dir": str(tmp_path)},
+            "mqtt": {"discovery": True},
+            "meters": [{"ccc": {"port": "/dev/null"}, "serial": "12345678"}],
+        }
+    )
+    gateway = Gateway(config)
+    channel = gateway.channels[0]
+    channel.port_data(frame("no_1ph_list2_plain"))
+    first: list[Message] = []
+    while (message := gateway.publisher.outbox.pop()) is not None:
+        if message.topic.startswith("homeassistant/"):
+            first.append(message)
+    configs = {m.topic: body(m) for m in first}
+    energy = configs["homeassistant/sensor/omnipower_12345678/active_energy_import_kwh/config"]
+    assert energy["device_class"] == "energy"
+    assert energy["state_class"] == "total_increasing"
+    assert energy["unit_of_measurement"] == "kWh"
+    assert energy["state_topic"] == "omnipower/12345678/energy"
+    assert energy["availability_topic"] == "omnipower/bridge/omnipower/state"
+    assert all(m.retain for m in first)
+    assert not any("/ts/" in t or "/schema/" in t for t in configs)
+    channel.port_data(frame("no_1ph_list2_plain"))
+    again = []
+    while (message := gateway.publisher.outbox.pop()) is not None:
+        again.append(message.topic)
+    assert not [t for t in again if t.startswith("homeassistant/")]
