@@ -88,6 +88,7 @@ class MeterChannel:
         self._failing_code: str | None = None
         self._info_sent = False
         self._port_lost = False
+        self._unnamed_warned = False
         self._discovered: set[tuple[str, str]] = set()
 
     # -- PortSink ---------------------------------------------------------------------------
@@ -141,10 +142,13 @@ class MeterChannel:
             self._failing_code = None
         meter_id = self.view.meter_id
         if meter_id is None:
-            _LOGGER.warning(
-                "%s: the push names no meter serial; set serial in the [[meters]] table",
-                self.config.name,
-            )
+            if not self._unnamed_warned:
+                _LOGGER.warning(
+                    "%s: the push names no meter serial, so nothing can be published; set "
+                    "serial in its [[meters]] table",
+                    self.config.name,
+                )
+                self._unnamed_warned = True
             return
         if info_changed or not self._info_sent:
             self.publish_info()

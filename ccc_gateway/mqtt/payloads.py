@@ -28,15 +28,22 @@ __all__ = [
 
 SCHEMA_VERSION: Final = 1
 
-#: Unit → (key suffix, factor to the published unit). Energy goes out in kWh / kvarh.
+#: Unit → (key suffix, factor to the published unit). Energy goes out in kWh / kvarh, power in
+#: W / var, whatever the list sends (DLMS lists send Wh and W, HAN P1 telegrams kWh and kW).
 _UNITS: Final[dict[str | None, tuple[str, float]]] = {
     "W": ("w", 1),
+    "kW": ("w", 1000),
     "var": ("var", 1),
+    "kvar": ("var", 1000),
+    "kVAr": ("var", 1000),
     "V": ("v", 1),
     "A": ("a", 1),
     "Hz": ("hz", 1),
     "Wh": ("kwh", 1e-3),
+    "kWh": ("kwh", 1),
     "varh": ("kvarh", 1e-3),
+    "kvarh": ("kvarh", 1),
+    "kVArh": ("kvarh", 1),
     None: ("", 1),
 }
 _POWER_KINDS: Final = frozenset(
@@ -80,11 +87,10 @@ def _value(reading: Reading) -> int | float:
     if factor == 1:
         value: int | float = reading.value
         return value
-    # Round to the meter's resolution in the published unit: 866636 Wh is 866.636 kWh, not
-    # 866.6360000000001.
-    digits = max(0, 3 - (reading.scaler or 0))
-    scaled: float = round(reading.value * factor, digits)
-    return scaled
+    # Six decimals undo the binary noise of the conversion (866636 Wh is 866.636 kWh, not
+    # 866.6360000000001) and stay far below any meter's resolution.
+    converted: float = round(reading.value * factor, 6)
+    return converted
 
 
 def _numeric(readings: Iterable[Reading], kinds: frozenset[QuantityKind]) -> dict[str, Any]:

@@ -173,3 +173,25 @@ def test_discovery_announces_each_pushed_value_once(tmp_path: Path) -> None:
     while (message := gateway.publisher.outbox.pop()) is not None:
         again.append(message.topic)
     assert not [t for t in again if t.startswith("homeassistant/")]
+
+
+def test_han_p1_telegram_is_published_in_the_contract_units(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, serial="7350000000", p1=True, timezone="Europe/Stockholm")
+    gateway.channels[0].port_data(frame("se_3ph_han_p1_telegram"))
+    messages = published(gateway)
+    power, energy = body(messages["power"]), body(messages["energy"])
+    assert power["active_power_import_w"] == 1453
+    assert power["reactive_power_export_l2_var"] == 217
+    assert power["voltage_l1_v"] == 237.4
+    assert energy["active_energy_import_kwh"] == 9621.983
+    assert energy["reactive_energy_export_kvarh"] == 2496.779
+    assert power["ts"] == "2024-04-07T12:28:54+02:00"
+
+
+def test_a_push_without_serial_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    gateway = make_gateway(tmp_path, p1=True)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            gateway.channels[0].port_data(frame("se_3ph_han_p1_telegram"))
+    assert caplog.text.count("set serial") == 1
+    assert not published(gateway)
