@@ -6,8 +6,12 @@ published Radius frame re-encrypted with rising invocation counters) is written 
 timed from the moment the write returns; frames are spaced so that each one's latency stands
 alone. Target (issue 6 §7): p99 ≤ 5 ms on loopback.
 
-``python -m benchmarks.bench_gateway_latency [frames]`` runs it alone; :func:`run` is the entry
-point for the benchmark runner.
+:func:`run_many` measures the other half of issue 6 §7: one gateway process (``omnipower
+gateway``, a child process measured through /proc) serving 100 encrypted meters on ptys at 10 s
+pushes, its CPU share of one core and its RSS.
+
+``python -m benchmarks.bench_gateway_latency [frames] [seconds]`` runs both; :func:`run` and
+:func:`run_many` are the entry points for the benchmark runner.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from ccc_gateway.config import parse_config
 from ccc_gateway.service import Gateway
 from tests.e2e.frames import RADIUS_KEYS, radius_push
 
-__all__ = ["run"]
+__all__ = ["run", "run_many"]
 
 #: Pause between pushes: long enough that a push never waits behind the previous one.
 SPACING = 0.005
@@ -168,6 +172,117 @@ def run(frames: int = 1000) -> dict[str, float]:
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def _many_config(directory: Path, broker_port: int, ttys: list[str]) -> Path:
+    ek = RADIUS_KEYS.encryption_key.hex()
+    ak = (RADIUS_KEYS.authentication_key or b"").hex()
+    lines = [
+        f'[gateway]\nid = "bench"\nstate_dir = "{directory / "state"}"\ntimezone = "UTC"\n',
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port}\n',
+    ]
+    for index, path in enumerate(ttys):
+        lines.append(
+            f'[[meters]]\nname = "m{index}"\nserial = "{90000000 + index}"\n'
+            f'encryption_key = "{ek}"\nauthentication_key = "{ak}"\n'
+            f'[meters.ccc]\nport = "{path}"\n'
+        )
+    config = directory / "gateway.toml"
+    config.write_text("\n".join(lines))
+    config.chmod(0o600)
+    return config
+
+
+async def _feed_many(
+    broker_port: int, config: Path, masters: list[int], period: float, duration: float
+) -> dict[str, float]:
+    count = len(masters)
+    rounds = int(duration / period) + 1  # the first round is warm-up, not measured
+    frames = [
+        [
+            radius_push(r, system_title=b"KAME" + (90000000 + m).to_bytes(4, "big")).frame
+            for r in range(rounds)
+        ]
+        for m in range(count)
+    ]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ccc_gateway.cli", "gateway", "--config", str(config),
+        "--log-level", "WARNING",
+    )  # fmt: skip
+    received = 0
+    try:
+        async with aiomqtt.Client("127.0.0.1", broker_port, identifier="bench-many") as client:
+            await client.subscribe("omnipower/#")
+
+            async def listen() -> None:
+                nonlocal received
+                async for message in client.messages:
+                    received += message.topic.value.endswith("/power")
+
+            listener = asyncio.create_task(listen())
+            await asyncio.sleep(2.0)  # start-up: imports, config, 100 ports, broker
+            cpu_start = wall_start = 0.0
+            for r in range(rounds):
+                if r == 1:
+                    cpu_start = _cpu_seconds(process.pid)
+                    wall_start = time.monotonic()
+                for m in range(count):
+                    os.write(masters[m], frames[m][r])
+                    await asyncio.sleep(period / count)  # meters push at different moments
+            cpu = _cpu_seconds(process.pid) - cpu_start
+            wall = time.monotonic() - wall_start
+            await asyncio.sleep(0.5)
+            rss = _memory_kib(process.pid, "VmRSS")
+            peak = _memory_kib(process.pid, "VmHWM")
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 10)
+    return {
+        "meters": float(count),
+        "cpu_percent_of_one_core": 100 * cpu / wall,
+        "rss_mib": rss / 1024,
+        "peak_rss_mib": peak / 1024,
+        "power_messages": float(received),
+        "pushes_sent": float(count * rounds),
+    }
+
+
+def run_many(meters: int = 100, period: float = 10.0, duration: float = 60.0) -> dict[str, float]:
+    """CPU share and RSS of one gateway process serving *meters* encrypted meters on ptys that
+    push every *period* seconds, measured over *duration* seconds after a warm-up round.
+    Targets (issue 6 §7): < 5 % of one core, ≤ 60 MB RSS."""
+    pairs = [pty.openpty() for _ in range(meters)]
+    try:
+        for master, slave in pairs:
+            tty.setraw(master)
+            tty.setraw(slave)
+        with tempfile.TemporaryDirectory(prefix="omnipower-bench-") as tmp:
+            directory = Path(tmp)
+            with _mosquitto(directory) as broker_port:
+                config = _many_config(directory, broker_port, [os.ttyname(s) for _, s in pairs])
+                return asyncio.run(
+                    _feed_many(broker_port, config, [m for m, _ in pairs], period, duration)
+                )
+    finally:
+        for master, slave in pairs:
+            os.close(master)
+            os.close(slave)
+
+
 def main() -> None:
     frames = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     result = run(frames)
@@ -175,6 +290,13 @@ def main() -> None:
         f"gateway latency, last byte on the pty → power message at a subscriber "
         f"({result['frames']:.0f} frames): p50 {result['p50_ms']:.2f} ms, "
         f"p99 {result['p99_ms']:.2f} ms, max {result['max_ms']:.2f} ms (target p99 ≤ 5 ms)"
+    )
+    many = run_many(duration=float(sys.argv[2]) if len(sys.argv) > 2 else 60.0)
+    print(
+        f"gateway serving {many['meters']:.0f} meters at 10 s pushes: "
+        f"{many['cpu_percent_of_one_core']:.2f} % of one core (target < 5 %), "
+        f"RSS {many['rss_mib']:.1f} MiB, peak {many['peak_rss_mib']:.1f} MiB (target ≤ 60 MB); "
+        f"{many['power_messages']:.0f} of {many['pushes_sent']:.0f} pushes published"
     )
 
 

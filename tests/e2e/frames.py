@@ -66,6 +66,7 @@ def radius_push(
     *,
     invocation_counter: int | None = None,
     keys: Keys = RADIUS_KEYS,
+    system_title: bytes = RADIUS_TITLE,
 ) -> BuiltPush:
     """Push number *index* of a stream: IC = vector IC + 1 + index, power = 1000 + index W."""
     invoke, body = _plain()
@@ -79,13 +80,13 @@ def radius_push(
     payload = encrypt(
         apdu,
         keys=keys,
-        system_title=RADIUS_TITLE,
+        system_title=system_title,
         invocation_counter=ic,
         security_control=SC_AUTHENTICATED_ENCRYPTION,
     )
     ciphered = build_ciphered_apdu(
         CipheredApdu(
-            ApduTag.GENERAL_GLO_CIPHERING, RADIUS_TITLE, SC_AUTHENTICATED_ENCRYPTION, ic, payload
+            ApduTag.GENERAL_GLO_CIPHERING, system_title, SC_AUTHENTICATED_ENCRYPTION, ic, payload
         )
     )
     frame = encode_frame(HdlcFrame(HdlcAddress(32), HdlcAddress(1), 0x13, LLC_RESPONSE + ciphered))
