@@ -241,6 +241,12 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path = Path()) -> Gateway
     names = [m.name for m in meters]
     if len(set(names)) != len(names):
         raise ConfigError("meters", "each meter needs a distinct name")
+    ports = [m.ccc.description for m in meters]
+    if len(set(ports)) != len(ports):
+        raise ConfigError("meters", "each meter needs its own ccc port (two share one)")
+    serials = [m.serial for m in meters if m.serial is not None]
+    if len(set(serials)) != len(serials):
+        raise ConfigError("meters", "each meter needs a distinct serial")
     root.finish()
     return GatewayConfig(
         gateway_id=gateway_id,
@@ -288,7 +294,10 @@ def _mqtt(table: _Table, base_dir: Path) -> MqttConfig:
         if value is None:
             return None
         resolved = Path(value).expanduser()
-        return str(resolved if resolved.is_absolute() else base_dir / resolved)
+        resolved = resolved if resolved.is_absolute() else base_dir / resolved
+        if not resolved.is_file():
+            raise ConfigError(table.name(item), f"an existing file ({resolved} is not one)")
+        return str(resolved)
 
     tls = table.get("tls", bool, "true or false", False)
     config = MqttConfig(

@@ -101,7 +101,3 @@ class Outbox:
             if topic not in self._pending:
                 self._pending[topic] = self._state[topic]
                 self._pending.move_to_end(topic, last=False)
-
-    def forget_state(self, topic: str) -> None:
-        """Stop republishing *topic* (its meter is gone from the configuration)."""
-        self._state.pop(topic, None)

@@ -19,7 +19,7 @@ import aiomqtt
 
 from ..config import MqttConfig
 from ..ports.supervisor import Backoff
-from .outbox import Delivery, Message, Outbox
+from .outbox import Message, Outbox
 from .topics import Topics
 
 __all__ = ["MessageHandler", "Publisher"]
@@ -56,7 +56,6 @@ class Publisher:
         self.backoff = backoff or Backoff(initial=1.0, maximum=30.0)
         self.outbox = Outbox(config.queue_size)
         self.connected = False
-        self.on_connect: list[Callable[[], None]] = []
         self._handlers: list[MessageHandler] = []
         self._wake = asyncio.Event()
 
@@ -113,7 +112,7 @@ class Publisher:
                         _LOGGER.info("connected to MQTT broker %s", where)
                     lost = False
                     await self._serve(client)
-            except aiomqtt.MqttError as exc:
+            except (aiomqtt.MqttError, OSError, ssl.SSLError) as exc:
                 self.connected = False
                 if not lost:
                     _LOGGER.warning(
@@ -133,8 +132,6 @@ class Publisher:
             for handler in self._handlers:
                 await client.subscribe(handler.topic_filter, qos=handler.qos)
             self.connected = True
-            for callback in self.on_connect:
-                callback()
             self.outbox.resend_state()
             await self._drain_and_listen(client)
         except asyncio.CancelledError:
@@ -180,8 +177,3 @@ class Publisher:
                         await handler.handle(message)
                     except Exception:
                         _LOGGER.exception("handler for %s failed", handler.topic_filter)
-
-
-def event(topic: str, payload: bytes, qos: int = 1) -> Message:
-    """A non-retained event message."""
-    return Message(topic, payload, Delivery.EVENT, qos)

@@ -79,6 +79,13 @@ async def pump(
             sink.port_silence()
             sink.port_state(PortState.UNAVAILABLE, str(exc))
             await loop.failed(exc)
+        except Exception as exc:
+            # A bug must not end the reading for good (nor, through the task group, the whole
+            # service): say so with the traceback, then treat it like a lost port.
+            _LOGGER.exception("unexpected error while reading %s", port.description)
+            wrapped = PortUnavailable(f"{port.description} failed: {type(exc).__name__}: {exc}")
+            sink.port_state(PortState.UNAVAILABLE, str(wrapped))
+            await loop.failed(wrapped)
 
 
 class _Loop:

@@ -161,3 +161,30 @@ async def test_ports_are_not_reentrant(tmp_path: Path) -> None:
                 pass
     async with port:  # but reusable
         assert await port.read() == b"\x7e"
+
+
+class Exploding(Recorder):
+    """A sink with a bug: the first chunk raises."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def port_data(self, data: bytes) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise KeyError("a bug")
+        super().port_data(data)
+
+
+async def test_a_bug_while_reading_reopens_instead_of_ending(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    capture = tmp_path / "c.hex"
+    capture.write_text("7E\n")
+    sink = Exploding()
+    async with asyncio.timeout(5):
+        await pump(lambda: ReplayPort(capture, realtime=False), sink, backoff=FAST)
+    assert bytes(sink.data) == b"\x7e"  # the second attempt read it
+    assert "unexpected error while reading" in caplog.text
+    assert sink.states[-1] is PortState.FINISHED

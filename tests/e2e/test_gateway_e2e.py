@@ -252,3 +252,22 @@ async def test_replayed_frame_is_rejected_even_after_a_restart(
     assert payload(after_restart)["errors"] == {"replayed_frame": 1}
     powers = [payload(m)["active_power_import_w"] for m in sub.on(topic("power"))]
     assert powers == [first.active_power_w, second.active_power_w]
+
+
+async def test_a_missing_port_does_not_stop_another_meter(
+    mosquitto: Mosquitto, pty_meter: PtyMeter, tmp_path: Path
+) -> None:
+    config = gateway_config(mosquitto, pty_meter.link, tmp_path)
+    config["meters"].append(
+        {"name": "unplugged", "serial": "11111111", "ccc": {"port": str(tmp_path / "ttyUSB7")}}
+    )
+    async with (
+        subscriber(mosquitto.port, "omnipower/#") as sub,
+        running(config) as gateway,
+    ):
+        await port_open(gateway)
+        await pty_meter.send(radius_push(0).frame)
+        await sub.wait_for(lambda m: m.topic.matches(topic("power")))
+        lost = await sub.wait_for(lambda m: m.topic.matches("omnipower/11111111/diagnostics"))
+    assert payload(lost)["ports"]["ccc"]["state"] == "unavailable"
+    assert payload(lost)["errors"] == {"port_unavailable": 1}
