@@ -17,10 +17,11 @@ import pytest
 
 from ccc_gateway.config import parse_config
 from ccc_gateway.ports import Backoff
+from ccc_gateway.protocol.obis import quantity_of
 from ccc_gateway.service import Gateway
 from tests.e2e.conftest import Mosquitto, PtyMeter, subscriber
 from tests.e2e.frames import RADIUS_KEYS, RADIUS_SERIAL, radius_push
-from tests.vectors import RADIUS, vectors
+from tests.vectors import RADIUS, frame, vectors
 
 pytestmark = pytest.mark.slow
 FAST = Backoff(initial=0.05, maximum=0.3)
@@ -271,3 +272,50 @@ async def test_a_missing_port_does_not_stop_another_meter(
         lost = await sub.wait_for(lambda m: m.topic.matches("omnipower/11111111/diagnostics"))
     assert payload(lost)["ports"]["ccc"]["state"] == "unavailable"
     assert payload(lost)["errors"] == {"port_unavailable": 1}
+
+
+#: The contract's key suffix and unit factor per vector unit (an oracle independent of the
+#: gateway's own table).
+_CONTRACT_UNITS = {"W": ("w", 1), "var": ("var", 1), "V": ("v", 1), "A": ("a", 1)}
+_CONTRACT_ENERGY = {"Wh": "kwh", "varh": "kvarh"}
+
+
+def expected_values(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Power and energy keys the contract gives the vector's expected readings."""
+    power: dict[str, Any] = {}
+    energy: dict[str, Any] = {}
+    for obis, entry in vectors()[name]["expected"].items():
+        quantity = quantity_of(obis)
+        unit = entry.get("unit")
+        if unit in _CONTRACT_UNITS:
+            power[f"{quantity.name}_{_CONTRACT_UNITS[unit][0]}"] = entry["value"]
+        elif unit in _CONTRACT_ENERGY:
+            energy[f"{quantity.name}_{_CONTRACT_ENERGY[unit]}"] = entry["value"] / 1000
+    return power, energy
+
+
+@pytest.mark.parametrize("name", ["no_1ph_list1_plain", "no_1ph_list2_plain"])
+async def test_real_frames_at_2400_baud_publish_exactly_their_values(
+    mosquitto: Mosquitto, pty_meter: PtyMeter, tmp_path: Path, name: str
+) -> None:
+    config = gateway_config(mosquitto, pty_meter.link, tmp_path)
+    config["meters"][0]["serial"] = "71533207"
+    power_expected, energy_expected = expected_values(name)
+    async with (
+        subscriber(mosquitto.port, "omnipower/#") as sub,
+        running(config) as gateway,
+    ):
+        await port_open(gateway)
+        await pty_meter.send(frame(name), baudrate=2400)  # ~0.8 s on the wire, like the meter
+        power = payload(
+            await sub.wait_for(lambda m: m.topic.matches("omnipower/71533207/power"), within=3)
+        )
+        energy = None
+        if energy_expected:
+            energy = payload(
+                await sub.wait_for(lambda m: m.topic.matches("omnipower/71533207/energy"))
+            )
+    assert {k: power[k] for k in power_expected} == power_expected
+    assert power["ts"] == vectors()[name]["apdu_date_time"]["local"] + "+01:00"
+    if energy is not None:
+        assert {k: pytest.approx(energy[k]) for k in energy_expected} == energy_expected
