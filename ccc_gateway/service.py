@@ -287,6 +287,15 @@ class Gateway:
 
     async def run(self) -> None:
         """Read every port and keep MQTT connected until cancelled."""
+        _LOGGER.info(
+            "omnipower gateway %s (%s): %s; broker %s:%d, topics under %s/",
+            self.config.gateway_id,
+            __version__,
+            ", ".join(f"{c.config.name} on {c.config.ccc.description}" for c in self.channels),
+            self.config.mqtt.host,
+            self.config.mqtt.port,
+            self.config.mqtt.base_topic,
+        )
         for channel in self.channels:
             channel.publish_info()
         async with asyncio.TaskGroup() as group:
