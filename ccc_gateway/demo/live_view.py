@@ -1,0 +1,201 @@
+"""The demo's screen: what an MQTT consumer sees, drawn in the terminal.
+
+The view is built only from the MQTT topics of the contract (docs/mqtt.md), exactly as Home
+Assistant or an energy display would receive them, so the demo shows the product end to end:
+if a value is on screen it went through the port, every integrity check, the publisher and the
+broker. :class:`DemoState` is pure (topic and payload in, state out); :func:`render` turns it
+into a Rich renderable; :func:`follow` is the thin aiomqtt adapter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["DemoState", "MeterScreen", "follow", "render", "summary_line"]
+
+_LOGGER = logging.getLogger(__name__)
+
+#: (payload key, label, unit, decimals) of the rows shown, in screen order; absent keys are skipped.
+POWER_ROWS: Final = (
+    ("net_power_w", "Net power (import − export)", "W", 0),
+    ("active_power_import_w", "Active power import", "W", 0),
+    ("active_power_export_w", "Active power export", "W", 0),
+    ("reactive_power_import_var", "Reactive power import", "var", 0),
+    ("reactive_power_export_var", "Reactive power export", "var", 0),
+    ("voltage_l1_v", "Voltage L1", "V", 1),
+    ("voltage_l2_v", "Voltage L2", "V", 1),
+    ("voltage_l3_v", "Voltage L3", "V", 1),
+    ("current_l1_a", "Current L1", "A", 2),
+    ("current_l2_a", "Current L2", "A", 2),
+    ("current_l3_a", "Current L3", "A", 2),
+    ("power_factor", "Power factor", "", 3),
+    ("frequency_hz", "Frequency", "Hz", 2),
+)
+ENERGY_ROWS: Final = (
+    ("active_energy_import_kwh", "Energy imported", "kWh", 3),
+    ("active_energy_export_kwh", "Energy exported", "kWh", 3),
+    ("reactive_energy_import_kvarh", "Reactive energy imported", "kvarh", 3),
+    ("reactive_energy_export_kvarh", "Reactive energy exported", "kvarh", 3),
+    ("active_energy_import_t1_kwh", "Energy imported, tariff 1", "kWh", 3),
+    ("active_energy_import_t2_kwh", "Energy imported, tariff 2", "kWh", 3),
+    ("active_energy_import_t3_kwh", "Energy imported, tariff 3", "kWh", 3),
+    ("active_energy_import_t4_kwh", "Energy imported, tariff 4", "kWh", 3),
+)
+
+
+@dataclass(slots=True)
+class MeterScreen:
+    """The last payload of each topic of one meter, and how many messages arrived."""
+
+    payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: dict[str, int] = field(default_factory=dict)
+
+    def value(self, topic_name: str, key: str) -> Any:
+        """A field of the last payload on ``<meter>/<topic_name>``, or None."""
+        return self.payloads.get(topic_name, {}).get(key)
+
+
+@dataclass(slots=True)
+class DemoState:
+    """Everything received under *base*: meters by id, gateways' availability."""
+
+    base: str = "omnipower"
+    meters: dict[str, MeterScreen] = field(default_factory=dict)
+    bridges: dict[str, str] = field(default_factory=dict)
+    undecodable: int = 0
+
+    def apply(self, topic: str, payload: bytes) -> bool:
+        """Take one message; False when it is not for this view (other base, unknown shape)."""
+        parts = topic.split("/")
+        if len(parts) < 3 or parts[0] != self.base:
+            return False
+        if parts[1] == "bridge" and len(parts) == 4 and parts[3] == "state":
+            self.bridges[parts[2]] = payload.decode("utf-8", "replace")
+            return True
+        if len(parts) != 3:
+            return False  # commands and their results are not shown
+        try:
+            document = json.loads(payload)
+        except ValueError:
+            self.undecodable += 1
+            return False
+        if not isinstance(document, dict):
+            self.undecodable += 1
+            return False
+        screen = self.meters.setdefault(parts[1], MeterScreen())
+        screen.payloads[parts[2]] = document
+        screen.messages[parts[2]] = screen.messages.get(parts[2], 0) + 1
+        return True
+
+
+def _number(value: Any, unit: str, decimals: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—" if value is None else str(value)
+    text = f"{value:,.{decimals}f}"
+    return f"{text} {unit}".rstrip()
+
+
+def _meter_table(meter_id: str, screen: MeterScreen) -> Table:
+    info = screen.payloads.get("info", {})
+    title = f"Meter {meter_id}"
+    if info.get("meter_type"):
+        title += f" · {info['meter_type']}"
+    if info.get("list_version"):
+        title += f" · {info['list_version']}"
+    table = Table(title=title, title_justify="left", expand=False, min_width=58)
+    table.add_column("Reading")
+    table.add_column("Value", justify="right")
+    for topic_name, rows in (("power", POWER_ROWS), ("energy", ENERGY_ROWS)):
+        payload = screen.payloads.get(topic_name, {})
+        for key, label, unit, decimals in rows:
+            if key in payload:
+                style = "bold" if key == "net_power_w" else ""
+                table.add_row(label, Text(_number(payload[key], unit, decimals), style=style))
+    diagnostics = screen.payloads.get("diagnostics", {})
+    errors = diagnostics.get("errors") or {}
+    rejected = sum(v for v in errors.values() if isinstance(v, int))
+    table.add_section()
+    table.add_row("Pushes received (power topic)", str(screen.messages.get("power", 0)))
+    table.add_row("Frames accepted by the gateway", _number(diagnostics.get("frames_ok"), "", 0))
+    table.add_row(
+        "Frames rejected",
+        Text(
+            ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "0",
+            style="red" if rejected else "green",
+        ),
+    )
+    last = screen.value("power", "ts") or screen.value("energy", "ts")
+    table.add_row("Meter time of last push", str(last or "—"))
+    return table
+
+
+def render(state: DemoState, *, started: datetime | None = None) -> RenderableType:
+    """The whole screen for *state*."""
+    header = Text()
+    header.append("omnipower demo", style="bold")
+    header.append("  emulated meter → pty → gateway → MQTT broker → this view\n")
+    for gateway_id, availability in sorted(state.bridges.items()):
+        colour = "green" if availability == "online" else "red"
+        header.append(f"gateway {gateway_id}: ")
+        header.append(availability, style=colour)
+        header.append("   ")
+    if not state.meters:
+        header.append("\nwaiting for the first push …")
+    parts: list[RenderableType] = [header]
+    parts.extend(
+        _meter_table(meter_id, screen) for meter_id, screen in sorted(state.meters.items())
+    )
+    if started is not None:
+        parts.append(Text(f"running since {started:%H:%M:%S}; Ctrl-C stops", style="dim"))
+    return Group(*parts)
+
+
+def summary_line(state: DemoState) -> str:
+    """One plain line per update, for a terminal that is not interactive (logs, CI)."""
+    out: list[str] = []
+    for meter_id, screen in sorted(state.meters.items()):
+        power = screen.payloads.get("power", {})
+        energy = screen.payloads.get("energy", {})
+        fields = [f"meter {meter_id}"]
+        if "ts" in power:
+            fields.append(str(power["ts"]))
+        for key, label, unit, decimals in (
+            ("net_power_w", "net", "W", 0),
+            ("voltage_l1_v", "U1", "V", 1),
+            ("current_l1_a", "I1", "A", 2),
+            ("active_energy_import_kwh", "A+", "kWh", 3),
+            ("active_energy_export_kwh", "A-", "kWh", 3),
+        ):
+            source = energy if key.endswith("kwh") else power
+            if key in source:
+                fields.append(f"{label} {_number(source[key], unit, decimals)}")
+        out.append("  ".join(fields))
+    return "\n".join(out)
+
+
+async def follow(
+    host: str,
+    port: int,
+    state: DemoState,
+    on_update: Callable[[str], None],
+) -> None:
+    """Subscribe to everything under the state's base and apply it; until cancelled."""
+    import aiomqtt
+
+    async with aiomqtt.Client(host, port, identifier="omnipower-demo-view") as client:
+        await client.subscribe(f"{state.base}/#", qos=1)
+        async for message in client.messages:
+            payload = message.payload
+            raw = payload if isinstance(payload, bytes) else str(payload).encode()
+            topic = str(message.topic)
+            if state.apply(topic, raw):
+                on_update(topic)
