@@ -1,0 +1,247 @@
+"""From an MQTT message on ``<meter>/cmd/<name>`` to an answer on ``<meter>/cmd/result``.
+
+Every message gets exactly one final answer: ``rejected`` or ``expired`` straight from the guard,
+or ``accepted`` followed by ``done`` (with the state read back from the meter) or ``failed`` (with
+a reason). Commands for one meter run one at a time, in arrival order, because the optical port
+is half-duplex; a command still waiting when it expires is answered ``expired`` and never reaches
+the meter. Each decision is one audit log line.
+
+The meter side is a :class:`CommandExecutor` (the optical DLMS client in the service, a scripted
+one in tests): it performs the command *and* confirms it by reading the state back, raising
+:class:`CommandFailed` when the meter refuses or the read-back disagrees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+from .guard import AcceptedCommand, CommandGuard, CommandRejected
+
+__all__ = [
+    "CommandDispatcher",
+    "CommandExecutor",
+    "CommandFailed",
+    "CommandResult",
+]
+
+_AUDIT = logging.getLogger("ccc_gateway.audit")
+
+#: Commands waiting per meter; beyond this a new one is rejected ``busy`` at once.
+MAX_QUEUED: Final = 16
+#: Upper bound for one execution including its read-back, whatever the expiry says.
+EXECUTION_TIMEOUT: Final = 60.0
+
+
+class CommandFailed(Exception):
+    """The meter did not do what was asked; ``reason`` is the machine-readable code.
+
+    Reasons used by the executors: ``port_unavailable``, ``meter_refused``, ``read_back_mismatch``,
+    ``timeout``, ``not_supported``.
+    """
+
+    def __init__(self, reason: str, text: str, *, state: Mapping[str, Any] | None = None) -> None:
+        super().__init__(text)
+        self.reason = reason
+        self.state = dict(state) if state is not None else None
+
+
+class CommandExecutor(Protocol):
+    """Runs an accepted command on the meter and returns the state read back afterwards."""
+
+    async def execute(self, command: AcceptedCommand) -> Mapping[str, Any]:
+        """The confirmed state, or :class:`CommandFailed`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """One answer on ``<meter>/cmd/result``."""
+
+    meter: str | None
+    id: str | None
+    command: str | None
+    status: str  # accepted / done / rejected / failed / expired
+    reason: str | None = None
+    text: str | None = None
+    state: Mapping[str, Any] | None = None
+
+    def payload(self, now: datetime) -> dict[str, Any]:
+        """The contract's JSON object."""
+        return {
+            "ts": now.isoformat(),
+            "schema": 1,
+            "id": self.id,
+            "command": self.command,
+            "status": self.status,
+            "reason": self.reason,
+            "text": self.text,
+            "state": None if self.state is None else dict(self.state),
+        }
+
+
+@dataclass(slots=True)
+class _MeterQueue:
+    queue: asyncio.Queue[AcceptedCommand] = field(default_factory=lambda: asyncio.Queue(MAX_QUEUED))
+    worker: asyncio.Task[None] | None = None
+
+
+@dataclass(slots=True)
+class CommandDispatcher:
+    """Guards, queues and executes commands; answers through *answer*.
+
+    *executors* maps a meter id to its executor; a meter the guard knows but that has no
+    executor (no optical port) gets ``failed``/``not_supported``, though the configuration
+    normally refuses to allow commands without one.
+    """
+
+    guard: CommandGuard
+    executors: Mapping[str, CommandExecutor]
+    answer: Callable[[CommandResult], None]
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    counters: dict[str, int] = field(default_factory=dict)
+    _queues: dict[str, _MeterQueue] = field(default_factory=dict)
+
+    def receive(self, topic: str, payload: bytes, *, retained: bool) -> None:
+        """One incoming message (never raises, never blocks)."""
+        if topic.endswith("/cmd/result"):
+            return  # our own answers come back through the cmd/+ subscription: never a command
+        try:
+            command = self.guard.check(
+                topic=topic, payload=payload, retained=retained, now=self.now()
+            )
+        except CommandRejected as exc:
+            meter = exc.meter or _meter_of(topic, self.guard.base_topic)
+            self._finish(
+                CommandResult(meter, exc.command_id, exc.command, exc.status, exc.reason, str(exc)),
+                topic=topic,
+            )
+            return
+        slot = self._queues.setdefault(command.meter, _MeterQueue())
+        if slot.queue.full():
+            self._finish(
+                CommandResult(
+                    command.meter,
+                    command.id,
+                    command.name,
+                    "rejected",
+                    "busy",
+                    f"{MAX_QUEUED} commands are already waiting for this meter",
+                ),
+                topic=topic,
+            )
+            return
+        slot.queue.put_nowait(command)
+        self._answer(CommandResult(command.meter, command.id, command.name, "accepted"))
+        _AUDIT.info(
+            "command %s %s for meter %s accepted (args %s, expires %s)",
+            command.name,
+            command.id,
+            command.meter,
+            command.args,
+            command.expires_at.isoformat(),
+        )
+        if slot.worker is None or slot.worker.done():
+            slot.worker = asyncio.get_running_loop().create_task(
+                self._work(command.meter, slot), name=f"commands:{command.meter}"
+            )
+
+    async def aclose(self) -> None:
+        """Stop the workers; commands still queued are answered ``failed``/``shutdown``."""
+        for slot in self._queues.values():
+            if slot.worker is not None:
+                slot.worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await slot.worker
+            while not slot.queue.empty():
+                command = slot.queue.get_nowait()
+                self._finish(
+                    CommandResult(
+                        command.meter,
+                        command.id,
+                        command.name,
+                        "failed",
+                        "shutdown",
+                        "the gateway stopped before the command ran",
+                    )
+                )
+
+    async def _work(self, meter: str, slot: _MeterQueue) -> None:
+        while not slot.queue.empty():
+            command = slot.queue.get_nowait()
+            try:
+                result = await self._run(meter, command)
+            except asyncio.CancelledError:
+                self._finish(
+                    CommandResult(
+                        command.meter,
+                        command.id,
+                        command.name,
+                        "failed",
+                        "shutdown",
+                        "the gateway stopped while the command ran; check the meter's state",
+                    )
+                )
+                raise
+            self._finish(result)
+
+    async def _run(self, meter: str, command: AcceptedCommand) -> CommandResult:
+        ids = (command.meter, command.id, command.name)
+        remaining = (command.expires_at - self.now()).total_seconds()
+        if remaining <= 0:
+            return CommandResult(
+                *ids, "expired", "expired", "the command expired while waiting for the meter"
+            )
+        executor = self.executors.get(meter)
+        if executor is None:
+            return CommandResult(
+                *ids, "failed", "not_supported", "this meter has no port that takes commands"
+            )
+        try:
+            async with asyncio.timeout(min(EXECUTION_TIMEOUT, max(remaining, 5.0))):
+                state = await executor.execute(command)
+        except CommandFailed as exc:
+            return CommandResult(*ids, "failed", exc.reason, str(exc), exc.state)
+        except TimeoutError:
+            return CommandResult(
+                *ids, "failed", "timeout", "the meter did not confirm the command in time"
+            )
+        except Exception as exc:  # a bug in an executor must still produce an answer
+            _AUDIT.exception("command %s %s for meter %s crashed", command.name, command.id, meter)
+            return CommandResult(*ids, "failed", "internal_error", type(exc).__name__)
+        return CommandResult(*ids, "done", None, None, state)
+
+    def _finish(self, result: CommandResult, *, topic: str | None = None) -> None:
+        self.counters[result.status] = self.counters.get(result.status, 0) + 1
+        if result.reason is not None:
+            key = f"{result.status}:{result.reason}"
+            self.counters[key] = self.counters.get(key, 0) + 1
+        level = logging.INFO if result.status == "done" else logging.WARNING
+        _AUDIT.log(
+            level,
+            "command %s %s for meter %s %s%s%s",
+            result.command or "?",
+            result.id or "?",
+            result.meter or "?",
+            result.status,
+            f" ({result.reason}: {result.text})" if result.reason else "",
+            f" on {topic}" if topic and result.status != "done" else "",
+        )
+        self._answer(result)
+
+    def _answer(self, result: CommandResult) -> None:
+        if result.meter is None:
+            return  # not even a meter id in the topic: nowhere to answer
+        self.answer(result)
+
+
+def _meter_of(topic: str, base: str) -> str | None:
+    parts = topic.split("/")
+    if len(parts) >= 3 and parts[0] == base and parts[2] == "cmd" and parts[1]:
+        return parts[1]
+    return None
