@@ -41,8 +41,8 @@ EXECUTION_TIMEOUT: Final = 60.0
 class CommandFailed(Exception):
     """The meter did not do what was asked; ``reason`` is the machine-readable code.
 
-    Reasons used by the executors: ``port_unavailable``, ``meter_refused``, ``read_back_mismatch``,
-    ``timeout``, ``not_supported``.
+    Reasons used by the executors: ``port_unavailable``, ``meter_error``, ``readback_mismatch``,
+    ``timeout``; the dispatcher adds ``shutdown`` and ``internal_error``.
     """
 
     def __init__(self, reason: str, text: str, *, state: Mapping[str, Any] | None = None) -> None:
@@ -96,7 +96,7 @@ class CommandDispatcher:
     """Guards, queues and executes commands; answers through *answer*.
 
     *executors* maps a meter id to its executor; a meter the guard knows but that has no
-    executor (no optical port) gets ``failed``/``not_supported``, though the configuration
+    executor (no optical port) gets ``failed``/``port_unavailable``, though the configuration
     normally refuses to allow commands without one.
     """
 
@@ -200,7 +200,7 @@ class CommandDispatcher:
         executor = self.executors.get(meter)
         if executor is None:
             return CommandResult(
-                *ids, "failed", "not_supported", "this meter has no port that takes commands"
+                *ids, "failed", "port_unavailable", "this meter has no port that takes commands"
             )
         try:
             async with asyncio.timeout(min(EXECUTION_TIMEOUT, max(remaining, 5.0))):

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ class ScriptedMeter:
         if self.hang:
             await asyncio.sleep(3600)
         if self.refuse:
-            raise CommandFailed("meter_refused", "the meter answered read-write-denied")
+            raise CommandFailed("meter_error", "the meter answered read-write-denied")
         self.executed.append(command.id)
         return {"state": "disconnected", "coupling_state": 5}
 
@@ -130,7 +131,7 @@ async def test_refusal_and_timeout_are_failures_with_reasons(
     dispatcher, answers = make(meter, clock)
     dispatcher.receive(TOPIC, command(clock, "refused"), retained=False)
     await settle(dispatcher)
-    assert (answers[-1].status, answers[-1].reason) == ("failed", "meter_refused")
+    assert (answers[-1].status, answers[-1].reason) == ("failed", "meter_error")
 
     monkeypatch.setattr("ccc_gateway.commands.dispatcher.EXECUTION_TIMEOUT", 0.01)
     meter.refuse, meter.hang = False, True
@@ -144,12 +145,12 @@ async def test_refusal_and_timeout_are_failures_with_reasons(
     )
 
 
-async def test_no_executor_means_not_supported() -> None:
+async def test_no_executor_means_port_unavailable() -> None:
     meter, clock = ScriptedMeter(), Clock()
     dispatcher, answers = make(meter, clock, executors=False)
     dispatcher.receive(TOPIC, command(clock), retained=False)
     await settle(dispatcher)
-    assert (answers[-1].status, answers[-1].reason) == ("failed", "not_supported")
+    assert (answers[-1].status, answers[-1].reason) == ("failed", "port_unavailable")
 
 
 async def test_own_results_are_ignored_and_garbage_is_answered() -> None:
@@ -173,3 +174,17 @@ async def test_shutdown_answers_queued_commands() -> None:
     assert meter.executed == []
     final = [(a.id, a.status, a.reason) for a in answers if a.status != "accepted"]
     assert sorted(final) == [("a", "failed", "shutdown"), ("b", "failed", "shutdown")]
+
+
+def test_every_answer_matches_the_contract() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(
+        (Path(__file__).parents[3] / "docs" / "schemas" / "cmd_result.schema.json").read_text()
+    )
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    reasons = (None, "meter_error", "readback_mismatch", "port_unavailable", "timeout")
+    reasons += ("shutdown", "internal_error", "busy", "expired", "malformed")
+    for reason in reasons:
+        status = "done" if reason is None else "failed"
+        result = CommandResult(METER, "c-1", "breaker", status, reason, "text", {"state": "x"})
+        jsonschema.validate(result.payload(now), schema)
