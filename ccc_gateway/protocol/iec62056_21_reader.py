@@ -55,6 +55,7 @@ DEFAULT_MAX_MESSAGE_LENGTH: Final = 65536
 #: 32-character device address + ``!``) + CR LF, with room for a Kamstrup space and ``\\W``.
 _MAX_LINE: Final = 48
 
+_SEVEN_BITS: Final = bytes(b & 0x7F for b in range(256))
 _SLASH: Final = ord("/")
 _STARTS: Final = frozenset((_SLASH, ACK, NAK, SOH, STX))
 
@@ -88,9 +89,8 @@ class MessageReader:
         if self.parity:
             offset = len(self._buf)
             self._bad.extend(offset + i for i, octet in enumerate(data) if octet.bit_count() & 1)
-            self._buf += bytes(octet & 0x7F for octet in data)
-        else:
-            self._buf += data
+        # Without parity checking (a UART at 7E1 already removed it) bit 7 is still masked.
+        self._buf += data.translate(_SEVEN_BITS)
 
     def messages(self) -> list[Message | MessageRejected]:
         """Every complete message, for a reader that never expects an option select."""
