@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .protocol import Keys, Resolution
 
 __all__ = [
+    "COMMAND_NAMES",
     "CccPortConfig",
     "ConfigError",
     "GatewayConfig",
     "MeterConfig",
     "MqttConfig",
+    "OpticalPortConfig",
     "Secret",
     "load_config",
     "parse_config",
@@ -37,6 +39,17 @@ _HEX_SEPARATORS: Final = re.compile(r"[\s:]")
 _GATEWAY_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TOPIC_PART: Final = re.compile(r"^[A-Za-z0-9_/-]{1,64}$")
 _SERIAL: Final = re.compile(r"^[0-9]{1,16}$")
+#: The commands of docs/mqtt.md a meter may allow (all off unless listed).
+COMMAND_NAMES: Final = (
+    "breaker",
+    "relay",
+    "tariff",
+    "prepayment_top_up",
+    "prepayment_alarm_limit",
+    "clock_sync",
+    "read_load_profile",
+    "refresh",
+)
 
 
 class ConfigError(ValueError):
@@ -94,17 +107,49 @@ class CccPortConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OpticalPortConfig:
+    """The optical head: DLMS/COSEM over HDLC (polling and commands) or an IEC 62056-21 readout.
+
+    DLMS uses the optical association (client 19, LLS) when a password is set, else the public
+    one (client 16, read-only: no commands). PROTOCOL.md 2.3.2.
+    """
+
+    kind: Literal["serial", "tcp"]
+    protocol: Literal["dlms", "iec62056-21"] = "dlms"
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    password: Secret | None = None
+    server_address: int = 32  # HDLC physical address (HDLC setup attr 9)
+    poll_interval: float = 60.0
+    load_profile: bool = True  # back-fill on start, after gaps and on request
+
+    @property
+    def description(self) -> str:
+        """How logs and the diagnostics topic name this port (never the password)."""
+        where = f"tcp://{self.host}:{self.port}" if self.kind == "tcp" else self.path
+        return f"{where} ({self.protocol})"
+
+    @property
+    def client_address(self) -> int:
+        """19 (optical, LLS) with a password, 16 (public, no authentication) without."""
+        return 19 if self.password is not None else 16
+
+
+@dataclass(frozen=True, slots=True)
 class MeterConfig:
-    """One meter: its CCC source, keys, time zone and the scalers its push does not carry."""
+    """One meter: its ports, keys, time zone, allowed commands and the scalers its push lacks."""
 
     name: str  # the index-based default name keeps log lines distinct before the serial is known
-    ccc: CccPortConfig
+    ccc: CccPortConfig | None
     serial: str | None = None
     encryption_key: Secret | None = None
     authentication_key: Secret | None = None
     timezone: ZoneInfo | None = None
     resolution: Resolution = field(default_factory=Resolution)
     p1: bool = False
+    optical: OpticalPortConfig | None = None
+    commands: frozenset[str] = frozenset()
 
     def keys(self) -> Keys | None:
         """The GCM keys for the decoder, or None for a plaintext meter."""
@@ -149,6 +194,7 @@ class GatewayConfig:
     diagnostics_interval: float
     mqtt: MqttConfig
     meters: tuple[MeterConfig, ...]
+    command_secret: Secret | None = None
 
 
 def load_config(path: Path) -> GatewayConfig:
@@ -241,12 +287,14 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path = Path()) -> Gateway
     names = [m.name for m in meters]
     if len(set(names)) != len(names):
         raise ConfigError("meters", "each meter needs a distinct name")
-    ports = [m.ccc.description for m in meters]
+    ports = [m.ccc.description for m in meters if m.ccc is not None]
+    ports += [m.optical.description.rpartition(" (")[0] for m in meters if m.optical is not None]
     if len(set(ports)) != len(ports):
-        raise ConfigError("meters", "each meter needs its own ccc port (two share one)")
+        raise ConfigError("meters", "each meter needs its own ports (two share one)")
     serials = [m.serial for m in meters if m.serial is not None]
     if len(set(serials)) != len(serials):
         raise ConfigError("meters", "each meter needs a distinct serial")
+    command_secret = _command_secret(root.table("commands"))
     root.finish()
     return GatewayConfig(
         gateway_id=gateway_id,
@@ -255,7 +303,19 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path = Path()) -> Gateway
         diagnostics_interval=float(interval),
         mqtt=mqtt,
         meters=meters,
+        command_secret=command_secret,
     )
+
+
+def _command_secret(table: _Table) -> Secret | None:
+    """``[commands] secret``: when set, every command must carry a valid HMAC ``sig``."""
+    secret = table.get("secret", str, "a shared secret of at least 16 characters", None)
+    table.finish()
+    if secret is None:
+        return None
+    if len(secret) < 16:
+        raise ConfigError(table.name("secret"), "a shared secret of at least 16 characters")
+    return Secret(secret)
 
 
 def _zone(table: _Table, item: str) -> ZoneInfo | None:
@@ -360,7 +420,11 @@ def _meter(table: _Table, index: int) -> MeterConfig:
     timezone = _zone(table, "timezone")
     p1 = table.get("p1", bool, "true or false", False)
     resolution = _resolution(table.table("resolution"))
-    ccc = _ccc(table.table("ccc"))
+    ccc = _ccc(table.table("ccc")) if "ccc" in table.data else None
+    optical = _optical(table.table("optical")) if "optical" in table.data else None
+    if ccc is None and optical is None:
+        raise ConfigError(table.key, "a [meters.ccc] port, a [meters.optical] port, or both")
+    commands = _commands(table, optical)
     table.finish()
     return MeterConfig(
         name=name,
@@ -371,7 +435,62 @@ def _meter(table: _Table, index: int) -> MeterConfig:
         timezone=timezone,
         resolution=resolution,
         p1=p1,
+        optical=optical,
+        commands=commands,
     )
+
+
+def _commands(table: _Table, optical: OpticalPortConfig | None) -> frozenset[str]:
+    """``commands = [...]``: the commands this meter accepts; they all run on the optical port."""
+    expected = f"a list of command names from {', '.join(COMMAND_NAMES)}"
+    names = table.get("commands", list, expected, [])
+    if not all(isinstance(n, str) and n in COMMAND_NAMES for n in names):
+        raise ConfigError(table.name("commands"), expected)
+    if names and (optical is None or optical.protocol != "dlms"):
+        raise ConfigError(
+            table.name("commands"), "commands need a [meters.optical] port with protocol dlms"
+        )
+    if names and optical is not None and optical.password is None:
+        raise ConfigError(
+            table.name("commands"),
+            "commands need the optical port's LLS password (the public association is read-only)",
+        )
+    return frozenset(names)
+
+
+def _optical(table: _Table) -> OpticalPortConfig:
+    port = table.get("port", str, 'a serial device such as "/dev/ttyUSB1"', None)
+    tcp = table.get("tcp", str, '"host:port" of a ser2net-style socket', None)
+    if (port is None) == (tcp is None):
+        raise ConfigError(table.key, "exactly one of port or tcp")
+    protocol = table.get("protocol", str, '"dlms" or "iec62056-21"', "dlms")
+    if protocol not in ("dlms", "iec62056-21"):
+        raise ConfigError(table.name("protocol"), '"dlms" or "iec62056-21"')
+    password = table.get("password", str, "the LLS password (printable, 1-16 characters)", None)
+    if password is not None and not (1 <= len(password) <= 16 and password.isprintable()):
+        raise ConfigError(table.name("password"), "the LLS password (printable, 1-16 characters)")
+    server = table.get("server_address", int, "the HDLC physical address, 16-16383", 32)
+    if not 16 <= server <= 0x3FFF:
+        raise ConfigError(table.name("server_address"), "the HDLC physical address, 16-16383")
+    interval = table.get("poll_interval", (int, float), "seconds, 10-3600", 60)
+    if not 10 <= interval <= 3600:
+        raise ConfigError(table.name("poll_interval"), "seconds, 10-3600")
+    load_profile = table.get("load_profile", bool, "true or false", True)
+    table.finish()
+    common: dict[str, Any] = {
+        "protocol": protocol,
+        "password": None if password is None else Secret(password),
+        "server_address": server,
+        "poll_interval": float(interval),
+        "load_profile": load_profile,
+    }
+    if tcp is not None:
+        host, _, number = tcp.rpartition(":")
+        if not host or not number.isdigit() or not 1 <= int(number) <= 65535:
+            raise ConfigError(table.name("tcp"), '"host:port", e.g. "192.168.1.20:2002"')
+        return OpticalPortConfig("tcp", host=host.strip("[]"), port=int(number), **common)
+    assert port is not None
+    return OpticalPortConfig("serial", path=port, **common)
 
 
 def _ccc(table: _Table) -> CccPortConfig:

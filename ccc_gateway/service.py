@@ -78,7 +78,8 @@ class MeterChannel:
         self.gateway = gateway
         self.zone = zone
         self.view = MeterView(config.name, configured_serial=config.serial)
-        self.view.ports["ccc"] = PortStatus("ccc", config.ccc.description)
+        if config.ccc is not None:
+            self.view.ports["ccc"] = PortStatus("ccc", config.ccc.description)
         self.decoder = PushDecoder(
             security=SecurityContext(keys=config.keys(), store=store),
             resolution=config.resolution,
@@ -90,6 +91,16 @@ class MeterChannel:
         self._port_lost = False
         self._unnamed_warned = False
         self._discovered: set[tuple[str, str]] = set()
+
+    @property
+    def ports_description(self) -> str:
+        """"ccc /dev/ttyUSB0, optical /dev/ttyUSB1 (dlms)" for the start-up line."""
+        parts = []
+        if self.config.ccc is not None:
+            parts.append(f"ccc {self.config.ccc.description}")
+        if self.config.optical is not None:
+            parts.append(f"optical {self.config.optical.description}")
+        return ", ".join(parts)
 
     # -- PortSink ---------------------------------------------------------------------------
 
@@ -190,7 +201,7 @@ class MeterChannel:
                     "runs at 2400 baud, 8 data bits, no parity, 1 stop bit (8N1)",
                     self.config.name,
                     CHECKSUM_STREAK,
-                    self.config.ccc.description,
+                    self.view.ports["ccc"].description,
                 )
         else:
             self._checksum_streak = 0
@@ -291,7 +302,7 @@ class Gateway:
             "omnipower gateway %s (%s): %s; broker %s:%d, topics under %s/",
             self.config.gateway_id,
             __version__,
-            ", ".join(f"{c.config.name} on {c.config.ccc.description}" for c in self.channels),
+            ", ".join(f"{c.config.name} on {c.ports_description}" for c in self.channels),
             self.config.mqtt.host,
             self.config.mqtt.port,
             self.config.mqtt.base_topic,
@@ -301,10 +312,11 @@ class Gateway:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.publisher.run(), name="mqtt")
             for channel in self.channels:
-                group.create_task(
-                    pump(port_for(channel.config.ccc), channel, backoff=self.port_backoff),
-                    name=f"ccc:{channel.config.name}",
-                )
+                if channel.config.ccc is not None:
+                    group.create_task(
+                        pump(port_for(channel.config.ccc), channel, backoff=self.port_backoff),
+                        name=f"ccc:{channel.config.name}",
+                    )
             group.create_task(self._diagnostics(), name="diagnostics")
 
     async def _diagnostics(self) -> None:
