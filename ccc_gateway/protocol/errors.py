@@ -11,6 +11,7 @@ topic, and a ``hint`` a person can act on.
 from __future__ import annotations
 
 __all__ = [
+    "AssociationRejected",
     "AuthenticationFailed",
     "ChecksumMismatch",
     "DecryptionFailed",
@@ -21,12 +22,15 @@ __all__ = [
     "InvalidFrameFormat",
     "InvalidLlc",
     "KeysSwapped",
+    "LinkProtocolError",
+    "LinkTimeout",
     "LocalProtocolError",
     "MalformedData",
     "MissingKey",
     "OmnipowerError",
     "RemoteProtocolError",
     "ReplayedFrame",
+    "ServiceRefused",
     "UnknownApdu",
     "UnknownListVersion",
 ]
@@ -189,3 +193,39 @@ class UnknownListVersion(RemoteProtocolError):
 
     code = "unknown_list_version"
     hint = "The meter pushes a list this version does not know: please report it with the frame."
+
+
+# --- the optical port's DLMS/COSEM session (HDLC link, association, services) -----------------
+
+
+class LinkProtocolError(RemoteProtocolError):
+    """The peer broke the HDLC link procedure (FRMR, DM, wrong sequence numbers, bad fields)."""
+
+    code = "link_protocol_error"
+    hint = "The HDLC link was refused or broken: check the client and server addresses."
+
+
+class LinkTimeout(RemoteProtocolError):
+    """The peer did not answer within the response timeout, after every retry."""
+
+    code = "link_timeout"
+    hint = "The meter does not answer: check the optical head's position and 9600 8N1."
+
+
+class AssociationRejected(RemoteProtocolError):
+    """The AARE refused the association; ``result`` and ``diagnostic`` are the AARE's codes."""
+
+    code = "association_rejected"
+    hint = "The meter refused the association: check the client address and the LLS password."
+
+    def __init__(self, message: str, *, result: int, diagnostic: int) -> None:
+        self.result = result
+        self.diagnostic = diagnostic
+        super().__init__(message)
+
+
+class ServiceRefused(RemoteProtocolError):
+    """The peer answered a request with exception-response or confirmed-service-error."""
+
+    code = "service_refused"
+    hint = "The meter refused the request: the association may lack the right to it."

@@ -61,6 +61,7 @@ __all__ = [
     "encode",
     "error_code",
     "format_data_block",
+    "format_data_set",
     "has_even_parity",
     "parse_data_block",
     "strip_parity",
@@ -343,15 +344,16 @@ _GROUP: Final = re.compile(r"\(([^()*/!]{0,128})(?:\*([^()*/!]{1,16}))?\)")
 _ADDRESS: Final = re.compile(r"[^()*/!\s]{1,16}")
 
 
+def format_data_set(data_set: DataSet) -> str:
+    """``C.D.E(value*unit)(…)`` without a line end, as a register reply carries it."""
+    groups = "".join(f"({v.value}*{v.unit})" if v.unit else f"({v.value})" for v in data_set.values)
+    return data_set.address + groups
+
+
 def format_data_block(data_sets: list[DataSet] | tuple[DataSet, ...], *, end: bool = True) -> str:
     """One data set per line, each line ending CR LF; *end* appends the readout's ``!`` CR LF."""
-    lines: list[str] = []
-    for data_set in data_sets:
-        groups = "".join(
-            f"({v.value}*{v.unit})" if v.unit else f"({v.value})" for v in data_set.values
-        )
-        lines.append(f"{data_set.address}{groups}\r\n")
-    return "".join(lines) + ("!\r\n" if end else "")
+    lines = "".join(format_data_set(data_set) + "\r\n" for data_set in data_sets)
+    return lines + ("!\r\n" if end else "")
 
 
 def parse_data_block(block: str) -> tuple[DataSet, ...]:
