@@ -1,0 +1,292 @@
+"""The optical poll: read the meter on a schedule, publish state, raise events, back-fill history.
+
+One poll opens one session and reads every object of :data:`POLL_OBJECTS` that the meter has,
+plus its clock; the values become the contract's state payloads (published retained on every
+poll), the energy registers (merged by the service into the ``energy`` topic), events for what
+changed since the previous poll, and the ``clock`` drift. A failed poll publishes nothing (a
+value that was not read is not re-sent as if it were), counts ``optical_unavailable`` and is
+retried with backoff.
+
+Load profile: at start, after a poll that failed (a gap in our view of the meter), and on the
+``read_load_profile`` command, the profile is read from the end of what was last published (kept
+in the state directory, so a restart resumes) and published as ``load_profile`` batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Final
+
+from .session import MeterClock, OpticalError, OpticalPort, ProfileRow
+from .state import EventTracker, TariffSource, clock_payload, state_payloads
+
+__all__ = ["POLL_OBJECTS", "LoadProfileCursor", "OpticalPoller", "profile_batches"]
+
+_LOGGER = logging.getLogger(__name__)
+
+ENERGY_OBJECTS: Final = (
+    "active_energy_import",
+    "active_energy_export",
+    "reactive_energy_import",
+    "reactive_energy_export",
+    *(f"active_energy_import_t{t}" for t in range(1, 5)),
+)
+_ENERGY_UNITS: Final = {"reactive_energy_import": "kvarh", "reactive_energy_export": "kvarh"}
+POLL_OBJECTS: Final = (
+    "coupling_state",
+    "coupling_mode",
+    "cutoff_basis",
+    "coupling_feedback",
+    "actual_tariff",
+    "relay_1",
+    "relay_2",
+    "prepayment_credit",
+    "prepayment_alarm_limit",
+    "prepayment_exception_credit",
+    "prepayment_last_top_up",
+    "meter_status",
+    "event_status_a",
+    "event_status_b",
+    *(f"voltage_thd_l{n}" for n in (1, 2, 3)),
+    *(f"current_thd_l{n}" for n in (1, 2, 3)),
+    *(f"voltage_sag_count_l{n}" for n in (1, 2, 3)),
+    *(f"voltage_swell_count_l{n}" for n in (1, 2, 3)),
+    "frequency",
+    "power_factor",
+    *ENERGY_OBJECTS,
+)
+#: Intervals per ``load_profile`` message (a day of 15-minute intervals).
+BATCH_SIZE: Final = 96
+#: How far back a first back-fill reaches (the meter's logger holds more; HA needs weeks at most).
+FIRST_BACKFILL: Final = timedelta(days=7)
+#: Capture periods the contract allows (PROTOCOL.md 2.3.4: 300/900/1800/3600 s).
+INTERVALS: Final = (300, 900, 1800, 3600)
+
+
+def _aware(clock: MeterClock, zone: tzinfo) -> datetime:
+    return clock.aware(zone)
+
+
+def energy_values(values: Mapping[str, Any]) -> dict[str, float]:
+    """The energy registers read, under the contract's keys (``active_energy_import_kwh``)."""
+    out: dict[str, float] = {}
+    for name in ENERGY_OBJECTS:
+        value = values.get(name)
+        if value is not None:
+            out[f"{name}_{_ENERGY_UNITS.get(name, 'kwh')}"] = round(float(value), 6)
+    return out
+
+
+def _interval_of(rows: Sequence[ProfileRow], zone: tzinfo) -> int:
+    """The capture period, from the most common spacing of consecutive entries."""
+    ends = [_aware(row.end, zone) for row in rows]
+    gaps = [int((b - a).total_seconds()) for a, b in itertools.pairwise(ends)]
+    candidates = [g for g in gaps if g in INTERVALS]
+    if not candidates:
+        return 3600
+    return max(set(candidates), key=candidates.count)
+
+
+def profile_batches(
+    rows: Sequence[ProfileRow],
+    *,
+    zone: tzinfo,
+    meter: str,
+    read_at: datetime,
+    request_id: str | None,
+    interval_s: int | None = None,
+) -> list[dict[str, Any]]:
+    """``load_profile`` messages for *rows* (oldest first), :data:`BATCH_SIZE` intervals each."""
+    if not rows:
+        return []
+    interval = interval_s or _interval_of(rows, zone)
+    intervals = []
+    for row in sorted(rows, key=lambda r: _aware(r.end, zone)):
+        end = _aware(row.end, zone)
+        entry: dict[str, Any] = {
+            "start": (end - timedelta(seconds=interval)).isoformat(),
+            "end": end.isoformat(),
+        }
+        for name in ENERGY_OBJECTS[:4]:
+            if name in row.values:
+                key = f"{name}_{_ENERGY_UNITS.get(name, 'kwh')}"
+                entry[key] = round(float(row.values[name]), 6)
+        entry["status"] = int(row.status) & 0xFF
+        intervals.append(entry)
+    chunks = [intervals[i : i + BATCH_SIZE] for i in range(0, len(intervals), BATCH_SIZE)]
+    batch_id = f"{meter}-lp-{int(read_at.timestamp())}"
+    return [
+        {
+            "ts": read_at.isoformat(),
+            "schema": 1,
+            "batch_id": batch_id,
+            "request_id": request_id,
+            "interval_s": interval,
+            "part": number,
+            "parts": len(chunks),
+            "intervals": chunk,
+        }
+        for number, chunk in enumerate(chunks, start=1)
+    ]
+
+
+@dataclass(slots=True)
+class LoadProfileCursor:
+    """The end of the newest interval published, per meter, kept across restarts (atomically)."""
+
+    path: Path
+    _ends: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return  # first start, or a damaged file: back-fill the default window again
+        if isinstance(data, dict):
+            self._ends = {str(k): str(v) for k, v in data.items()}
+
+    def get(self, meter: str) -> datetime | None:
+        """The last published interval end for *meter*, aware."""
+        text = self._ends.get(meter)
+        try:
+            return None if text is None else datetime.fromisoformat(text)
+        except ValueError:
+            return None
+
+    def advance(self, meter: str, end: datetime) -> None:
+        """Record *end* (never moves backwards) and write the file atomically."""
+        current = self.get(meter)
+        if current is not None and end <= current:
+            return
+        self._ends[meter] = end.isoformat()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self._ends, sort_keys=True))
+        os.replace(temporary, self.path)
+
+
+@dataclass(slots=True)
+class OpticalPoller:
+    """Polls one meter's optical port; publishes through the callbacks the service gives it."""
+
+    port: OpticalPort
+    zone: tzinfo
+    interval: float
+    meter_id: Callable[[], str | None]
+    publish_state: Callable[[str, dict[str, Any]], None]
+    publish_event: Callable[[dict[str, Any]], None]
+    publish_energy: Callable[[dict[str, float], datetime], None]
+    publish_profile: Callable[[dict[str, Any]], None]
+    on_error: Callable[[OpticalError], None]
+    on_ok: Callable[[], None]
+    now: Callable[[], datetime]
+    cursor: LoadProfileCursor | None = None
+    load_profile: bool = True
+    phases: int = 1
+    tariff_source: Callable[[], TariffSource] = lambda: "calendar"
+    tracker: EventTracker | None = None
+    failures: int = 0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _backfill_due: bool = True
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def run(self) -> None:
+        """Poll every *interval* until cancelled; failures back off up to 5 minutes."""
+        while True:
+            ok = await self.poll_once() is not None
+            if ok and self._backfill_due and self.load_profile:
+                await self._backfill()
+            delay = self.interval if ok else min(300.0, self.interval * 2 ** min(self.failures, 4))
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    def wake(self) -> None:
+        """Poll now (a ``refresh`` command, or a command that changed something)."""
+        self._wake.set()
+
+    async def poll_once(self) -> dict[str, dict[str, Any]] | None:
+        """One complete poll; the state payloads published, or None when it failed."""
+        async with self._lock:
+            try:
+                async with self.port.session() as session:
+                    values = await session.read(POLL_OBJECTS)
+                    clock = await session.read_clock()
+                    reference = self.now().astimezone(self.zone)
+            except OpticalError as exc:
+                self.failures += 1
+                self._backfill_due = True  # what happened meanwhile is only in the profile
+                self.on_error(exc)
+                return None
+        self.failures = 0
+        self.on_ok()
+        meter = self.meter_id()
+        ts = _aware(clock, self.zone)
+        payloads = state_payloads(
+            {**values, "phases": self.phases}, ts, tariff_source=self.tariff_source()
+        )
+        payloads["clock"] = clock_payload(ts, reference, dst=clock.dst)
+        if meter is None:
+            _LOGGER.debug("optical poll done, but the meter has no id yet: nothing published")
+            return payloads
+        if self.tracker is None:
+            self.tracker = EventTracker(meter, start=int(reference.timestamp()))
+        for event in self.tracker.update(payloads):
+            self.publish_event(event)
+        for name, payload in payloads.items():
+            self.publish_state(name, payload)
+        energy = energy_values(values)
+        if energy:
+            self.publish_energy(energy, ts)
+        return payloads
+
+    async def read_profile(
+        self, start: datetime, end: datetime | None, request_id: str | None
+    ) -> int:
+        """Read and publish the profile between *start* and *end* (default: now); intervals sent.
+
+        Raises :class:`OpticalError` when the port fails (the command then reports it).
+        """
+        meter = self.meter_id()
+        if meter is None:
+            raise OpticalError("the meter's id is not known yet; retry after the first poll")
+        stop = end or self.now()
+        async with self._lock, self.port.session() as session:
+            rows = await session.read_load_profile(
+                start.astimezone(self.zone).replace(tzinfo=None),
+                stop.astimezone(self.zone).replace(tzinfo=None),
+            )
+        batches = profile_batches(
+            rows, zone=self.zone, meter=meter, read_at=self.now(), request_id=request_id
+        )
+        for batch in batches:
+            self.publish_profile(batch)
+        if rows and self.cursor is not None and request_id is None:
+            self.cursor.advance(meter, max(_aware(r.end, self.zone) for r in rows))
+        return sum(len(b["intervals"]) for b in batches)
+
+    async def _backfill(self) -> None:
+        meter = self.meter_id()
+        if meter is None:
+            return
+        last = self.cursor.get(meter) if self.cursor is not None else None
+        start = (last + timedelta(seconds=1)) if last else self.now() - FIRST_BACKFILL
+        try:
+            count = await self.read_profile(start, None, None)
+        except OpticalError as exc:
+            self.on_error(exc)
+            return
+        self._backfill_due = False
+        if count:
+            _LOGGER.info("meter %s: back-filled %d load-profile intervals", meter, count)
