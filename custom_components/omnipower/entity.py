@@ -1,0 +1,81 @@
+"""The base entity: one device per meter, available while its gateway reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN, MANUFACTURER
+from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def device_info(coordinator: OmnipowerCoordinator) -> DeviceInfo:
+    """The meter as a device, from the gateway's ``info``."""
+    info = coordinator.data.payloads.get("info", {})
+    return DeviceInfo(
+        identifiers={(DOMAIN, coordinator.serial)},
+        manufacturer=MANUFACTURER,
+        model="OMNIPOWER",
+        model_id=_text(info.get("meter_type")),
+        name=f"OMNIPOWER {coordinator.serial}",
+        serial_number=coordinator.serial,
+        sw_version=_text(info.get("firmware")),
+        hw_version=_text(info.get("list_version")),
+    )
+
+
+class OmnipowerEntity(CoordinatorEntity[OmnipowerCoordinator]):
+    """An entity of one meter, named by its translation key."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: OmnipowerCoordinator, description: EntityDescription) -> None:
+        """Name, unique id and device from the description and the meter's serial."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{coordinator.serial}_{description.key}"
+        self._attr_device_info = device_info(coordinator)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the gateway is offline or the meter's data is stale."""
+        return self.coordinator.available
+
+
+@callback
+def async_add_when_present[D: EntityDescription](
+    entry: OmnipowerConfigEntry,
+    descriptions: Sequence[D],
+    exists: Callable[[D, MeterData], bool],
+    factory: Callable[[OmnipowerCoordinator, D], Entity],
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add an entity for every description once the meter sends its value.
+
+    The push list decides which values exist (a single-phase list has no L2/L3, the optical
+    topics appear only with an optical port), so entities are added as keys first appear.
+    """
+    coordinator = entry.runtime_data
+    added: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        new: list[Entity] = []
+        for description in descriptions:
+            if description.key not in added and exists(description, coordinator.data):
+                added.add(description.key)
+                new.append(factory(coordinator, description))
+        if new:
+            async_add_entities(new)
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))

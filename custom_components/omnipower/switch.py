@@ -1,0 +1,136 @@
+"""Breaker and load-relay switches. Their state is only ever the meter's read-back.
+
+Turning one sends a command (id, expiry, signature when configured) and waits for the
+gateway's ``cmd/result``; a rejection, failure or timeout raises a translated error and the
+state stays what the meter last reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
+from .entity import OmnipowerEntity, async_add_when_present
+
+# One command at a time per meter: the optical port serves one request at a time anyway.
+PARALLEL_UPDATES = 1
+
+#: Breaker states in which the installation has power.
+POWERED: Final = frozenset({"connected", "log_only", "pre_cutoff_warning"})
+
+
+def _breaker_on(data: MeterData) -> bool | None:
+    state = data.value("breaker", "state")
+    if not isinstance(state, str) or state == "unknown":
+        return None
+    return state in POWERED
+
+
+def _relay_on(relay: int) -> Callable[[MeterData], bool | None]:
+    def is_on(data: MeterData) -> bool | None:
+        value = data.value("relays", f"relay_{relay}_on")
+        return value if isinstance(value, bool) else None
+
+    return is_on
+
+
+@dataclass(frozen=True, kw_only=True)
+class OmnipowerSwitchEntityDescription(SwitchEntityDescription):
+    """A switch backed by a command and a read-back topic."""
+
+    command: str
+    topic: str
+    is_on_fn: Callable[[MeterData], bool | None]
+    relay: int | None = None
+
+
+SWITCHES: Final = (
+    OmnipowerSwitchEntityDescription(
+        key="breaker",
+        translation_key="breaker",
+        command="breaker",
+        topic="breaker",
+        is_on_fn=_breaker_on,
+    ),
+    *(
+        OmnipowerSwitchEntityDescription(
+            key=f"relay_{relay}",
+            translation_key="relay",
+            translation_placeholders={"relay": str(relay)},
+            command="relay",
+            topic="relays",
+            relay=relay,
+            is_on_fn=_relay_on(relay),
+        )
+        for relay in (1, 2)
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: OmnipowerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add a switch when its command is offered and its state has been read."""
+    coordinator = entry.runtime_data
+
+    def exists(description: OmnipowerSwitchEntityDescription, data: MeterData) -> bool:
+        return (
+            description.command in coordinator.offered_commands
+            and description.is_on_fn(data) is not None
+        )
+
+    async_add_when_present(entry, SWITCHES, exists, OmnipowerSwitch, async_add_entities)
+
+
+class OmnipowerSwitch(OmnipowerEntity, SwitchEntity):
+    """A breaker or relay; on and off are what the meter reads back."""
+
+    entity_description: OmnipowerSwitchEntityDescription
+
+    def __init__(
+        self, coordinator: OmnipowerCoordinator, description: OmnipowerSwitchEntityDescription
+    ) -> None:
+        """Bind the description."""
+        super().__init__(coordinator, description)
+
+    @property
+    def is_on(self) -> bool | None:
+        """The read-back state."""
+        return self.entity_description.is_on_fn(self.coordinator.data)
+
+    @property
+    def available(self) -> bool:
+        """Needs a live meter, a known state and the command still offered."""
+        return (
+            super().available
+            and self.is_on is not None
+            and self.entity_description.command in self.coordinator.offered_commands
+        )
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Reconnect the breaker (releasing it first if needed) or switch the relay on."""
+        if self.entity_description.relay is not None:
+            await self._send({"relay": self.entity_description.relay, "on": True})
+            return
+        if self.coordinator.data.value("breaker", "state") == "disconnected":
+            await self._send({"action": "release"})
+        await self._send({"action": "reconnect"})
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Disconnect the breaker or switch the relay off."""
+        if self.entity_description.relay is not None:
+            await self._send({"relay": self.entity_description.relay, "on": False})
+            return
+        await self._send({"action": "disconnect"})
+
+    async def _send(self, args: Payload) -> None:
+        result = await self.coordinator.async_send_command(self.entity_description.command, args)
+        self.coordinator.async_apply_readback(self.entity_description.topic, result.get("state"))
