@@ -107,6 +107,7 @@ class MeterView:
     meter_number: str | None = None
     list_version: str | None = None
     phases: int | None = None
+    firmware: str | None = None
 
     def __post_init__(self) -> None:
         if self.configured_serial is not None:
@@ -150,6 +151,25 @@ class MeterView:
                 self.system_title = title
                 self._settle_id()
 
+    def record_identity(self, values: dict[str, object]) -> bool:
+        """Identity read over the optical port; True when the info topic changed."""
+        before = self._info_key()
+        number = values.get("meter_number")
+        if number is None:
+            number = values.get("serial_number")
+        if isinstance(number, int) and not isinstance(number, bool):
+            self.meter_number = f"{number:08d}"
+        elif isinstance(number, str) and _DIGITS.match(number):
+            self.meter_number = number
+        meter_type = values.get("meter_type")
+        if isinstance(meter_type, str) and meter_type:
+            self.meter_type = meter_type
+        firmware = values.get("firmware")
+        if isinstance(firmware, str) and firmware:
+            self.firmware = firmware
+        self._settle_id()
+        return self._info_key() != before
+
     def record_port_error(self, code: str, text: str, hint: str, *, now: datetime) -> None:
         """Count a port failure (``port_unavailable``) like a frame error."""
         self.errors[code] += 1
@@ -171,4 +191,5 @@ class MeterView:
             self.list_version,
             self.phases,
             self.system_title,
+            self.firmware,
         )

@@ -4,21 +4,26 @@ One task per port (:func:`~.ports.pump`), one for MQTT (:class:`~.mqtt.Publisher
 periodic diagnostics. They share nothing but the meter views and the outbox, both touched only
 from the event loop, so a slow broker or a lost port never stalls the others.
 
-Commands (issue 6 §4) plug in through :meth:`Publisher.add_handler` once the optical DLMS client
-exists; this service publishes ``commands: []`` in each meter's capabilities until then.
+A meter with an optical port also gets an :class:`~.optical.channel.OpticalChannel` (poller and
+command executor); when any meter allows commands, one :class:`~.commands.dispatcher.
+CommandDispatcher` subscribes to ``<base>/+/cmd/+`` and answers on ``cmd/result``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
+import aiomqtt
+
 from . import __version__
-from .config import CccPortConfig, GatewayConfig, MeterConfig, host_zone
+from .commands.dispatcher import CommandDispatcher, CommandExecutor, CommandResult
+from .commands.guard import CommandGuard, MeterCommandPolicy
+from .config import CccPortConfig, GatewayConfig, MeterConfig, OpticalPortConfig, host_zone
 from .ic_store import FileCounterStore
 from .meter import MeterView, PortState, PortStatus
 from .mqtt import Delivery, Message, Publisher, Topics
@@ -31,6 +36,9 @@ from .mqtt.payloads import (
     meter_time,
     power_payload,
 )
+from .mqtt.publisher import MessageHandler
+from .optical.channel import CAPABILITIES, OpticalChannel, OpticalPortFactory
+from .optical.session import OpticalError, OpticalPort
 from .ports import Backoff, ByteSource, PortUnavailable, ReplayPort, SerialPort, TcpPort, pump
 from .protocol import FrameRejected, PushDecoder, PushReceived, SecurityContext
 
@@ -91,10 +99,24 @@ class MeterChannel:
         self._port_lost = False
         self._unnamed_warned = False
         self._discovered: set[tuple[str, str]] = set()
+        self._energy: dict[str, Any] = {}
+        self._energy_ts: datetime | None = None
+        self.optical: OpticalChannel | None = None
+        if config.optical is not None:
+            self.view.ports["optical"] = PortStatus("optical", config.optical.description)
+            self.optical = OpticalChannel(
+                config.optical,
+                gateway.optical_port_factory(config.optical),
+                meter=self,
+                zone=zone,
+                state_dir=gateway.config.state_dir,
+                now=self.now,
+            )
+            self.optical.poller.on_identity = self._optical_identity
 
     @property
     def ports_description(self) -> str:
-        """"ccc /dev/ttyUSB0, optical /dev/ttyUSB1 (dlms)" for the start-up line."""
+        """ "ccc /dev/ttyUSB0, optical /dev/ttyUSB1 (dlms)" for the start-up line."""
         parts = []
         if self.config.ccc is not None:
             parts.append(f"ccc {self.config.ccc.description}")
@@ -174,9 +196,7 @@ class MeterChannel:
                 Message(topics.meter(meter_id, "power"), dumps(power), Delivery.LATEST, POWER_QOS)
             )
         if energy is not None:
-            self.gateway.put(
-                Message(topics.meter(meter_id, "energy"), dumps(energy), Delivery.STATE)
-            )
+            self._publish_energy(meter_id, energy, ts)
 
     def _reject(self, event: FrameRejected) -> None:
         error = event.error
@@ -209,6 +229,74 @@ class MeterChannel:
 
     # -- publications -----------------------------------------------------------------------
 
+    def _publish_energy(self, meter_id: str, payload: dict[str, Any], ts: datetime) -> None:
+        """Registers from the push and from optical reads merge into one retained topic.
+
+        Both are the same meter's registers, so the newest value of each key wins and a key
+        once known never disappears because the other port's read lacks it.
+        """
+        self._energy.update({k: v for k, v in payload.items() if k not in _NOT_SENSORS})
+        if self._energy_ts is None or ts >= self._energy_ts:
+            self._energy_ts = ts
+        merged = {"ts": self._energy_ts.isoformat(), "schema": 1, **self._energy}
+        self.gateway.put(
+            Message(self.gateway.topics.meter(meter_id, "energy"), dumps(merged), Delivery.STATE)
+        )
+
+    def publish_optical_energy(self, values: dict[str, float], ts: datetime) -> None:
+        """Energy registers read over the optical port."""
+        if self.view.meter_id is not None:
+            self._publish_energy(self.view.meter_id, values, ts)
+
+    def publish_state(self, name: str, payload: dict[str, Any]) -> None:
+        """A retained state topic from the optical side (breaker, tariff, clock, …)."""
+        if self.view.meter_id is None:
+            return
+        topic = self.gateway.topics.meter(self.view.meter_id, name)
+        self.gateway.put(Message(topic, dumps(payload), Delivery.STATE))
+
+    def publish_event(self, event: dict[str, Any]) -> None:
+        """One ``events`` message (queued while the broker is away)."""
+        if self.view.meter_id is None:
+            return
+        topic = self.gateway.topics.meter(self.view.meter_id, "events")
+        self.gateway.put(Message(topic, dumps(event), Delivery.EVENT))
+
+    def publish_load_profile(self, batch: dict[str, Any]) -> None:
+        """One ``load_profile`` batch."""
+        if self.view.meter_id is None:
+            return
+        topic = self.gateway.topics.meter(self.view.meter_id, "load_profile")
+        self.gateway.put(Message(topic, dumps(batch), Delivery.EVENT))
+
+    def record_optical_error(self, error: OpticalError) -> None:
+        """Count an optical failure on the diagnostics topic (once per outage)."""
+        status = self.view.ports["optical"]
+        newly_lost = status.state is not PortState.UNAVAILABLE
+        status.state = PortState.UNAVAILABLE
+        status.reason = str(error)
+        if newly_lost:
+            self.view.record_port_error(error.code, str(error), error.hint, now=self.now())
+            self.publish_diagnostics()
+
+    def record_optical_ok(self) -> None:
+        """The optical port answered a poll."""
+        status = self.view.ports["optical"]
+        if status.state is not PortState.OPEN:
+            status.state = PortState.OPEN
+            status.reason = None
+            self.publish_diagnostics()
+
+    def _optical_identity(self, values: dict[str, Any]) -> None:
+        if self.view.record_identity(values) or not self._info_sent:
+            self.publish_info()
+
+    def answer_command(self, result: CommandResult) -> None:
+        """A ``cmd/result`` message (never retained)."""
+        assert result.meter is not None
+        topic = self.gateway.topics.meter(result.meter, "cmd/result")
+        self.gateway.put(Message(topic, dumps(result.payload(self.now())), Delivery.EVENT))
+
     def _discover(self, meter_id: str, payloads: dict[str, dict[str, Any] | None]) -> None:
         """Home Assistant discovery configs for keys not announced yet (a list may grow)."""
         new: dict[str, list[str]] = {}
@@ -238,12 +326,16 @@ class MeterChannel:
         meter_id = self.view.meter_id
         if meter_id is None:
             return
+        optical = self.config.optical
         payload = info_payload(
             self.view,
             gateway_id=self.gateway.config.gateway_id,
             version=__version__,
             ports=[status.name for status in self.view.ports.values()],
             ts=self.now(),
+            capabilities=CAPABILITIES if optical is not None and optical.protocol == "dlms" else (),
+            commands=self.config.commands,
+            signed_commands=self.gateway.config.command_secret is not None,
         )
         self.gateway.put(
             Message(self.gateway.topics.meter(meter_id, "info"), dumps(payload), Delivery.STATE)
@@ -274,9 +366,11 @@ class Gateway:
         *,
         port_backoff: Backoff | None = None,
         mqtt_backoff: Backoff | None = None,
+        optical_port_factory: OpticalPortFactory | None = None,
     ) -> None:
         self.config = config
         self.port_backoff = port_backoff
+        self.optical_port_factory = optical_port_factory or default_optical_port
         self.topics = Topics(config.mqtt.base_topic, config.gateway_id)
         self.publisher = Publisher(
             config.mqtt,
@@ -291,6 +385,37 @@ class Gateway:
             MeterChannel(meter, gateway=self, store=self.store, zone=meter.timezone or default_zone)
             for meter in config.meters
         ]
+        self.dispatcher: CommandDispatcher | None = None
+        if any(meter.commands for meter in config.meters):
+            secret = config.command_secret
+            self.dispatcher = CommandDispatcher(
+                CommandGuard(
+                    _LivePolicies(self.channels),
+                    secret=None if secret is None else secret.reveal().encode(),
+                    base_topic=config.mqtt.base_topic,
+                ),
+                _LiveExecutors(self.channels),
+                self._answer,
+            )
+            self.publisher.add_handler(
+                MessageHandler(f"{config.mqtt.base_topic}/+/cmd/+", self._command, qos=1)
+            )
+
+    def _answer(self, result: CommandResult) -> None:
+        for channel in self.channels:
+            if channel.view.meter_id == result.meter:
+                channel.answer_command(result)
+                return
+        # A command for a meter this gateway does not have: answer on its topic all the same.
+        topic = self.topics.meter(str(result.meter), "cmd/result")
+        now = datetime.now().astimezone()
+        self.put(Message(topic, dumps(result.payload(now)), Delivery.EVENT))
+
+    async def _command(self, message: aiomqtt.Message) -> None:
+        assert self.dispatcher is not None
+        payload = message.payload
+        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+        self.dispatcher.receive(str(message.topic), raw, retained=bool(message.retain))
 
     def put(self, message: Message) -> None:
         """Hand a message to the publisher (never blocks)."""
@@ -317,10 +442,70 @@ class Gateway:
                         pump(port_for(channel.config.ccc), channel, backoff=self.port_backoff),
                         name=f"ccc:{channel.config.name}",
                     )
+                if channel.optical is not None:
+                    group.create_task(channel.optical.run(), name=f"optical:{channel.config.name}")
             group.create_task(self._diagnostics(), name="diagnostics")
+
+    async def aclose(self) -> None:
+        """Answer commands still waiting (``shutdown``) before the publisher stops."""
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
 
     async def _diagnostics(self) -> None:
         while True:
             await asyncio.sleep(self.config.diagnostics_interval)
             for channel in self.channels:
                 channel.publish_diagnostics()
+
+
+def default_optical_port(config: OpticalPortConfig) -> OpticalPort:
+    """The real optical port for *config* (DLMS over HDLC, or an IEC 62056-21 readout)."""
+    from .optical.ports import open_optical_port
+
+    return open_optical_port(config)
+
+
+class _LivePolicies(Mapping[str, MeterCommandPolicy]):
+    """Command policies by meter id, looked up live: an id may settle after start."""
+
+    def __init__(self, channels: list[MeterChannel]) -> None:
+        self._channels = channels
+
+    def _by_id(self) -> dict[str, MeterCommandPolicy]:
+        return {
+            c.view.meter_id: MeterCommandPolicy(c.config.commands)
+            for c in self._channels
+            if c.view.meter_id is not None
+        }
+
+    def __getitem__(self, key: str) -> MeterCommandPolicy:
+        return self._by_id()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id())
+
+    def __len__(self) -> int:
+        return len(self._by_id())
+
+
+class _LiveExecutors(Mapping[str, CommandExecutor]):
+    """Each meter's optical executor by meter id, looked up live."""
+
+    def __init__(self, channels: list[MeterChannel]) -> None:
+        self._channels = channels
+
+    def _by_id(self) -> dict[str, CommandExecutor]:
+        return {
+            c.view.meter_id: c.optical.executor
+            for c in self._channels
+            if c.view.meter_id is not None and c.optical is not None
+        }
+
+    def __getitem__(self, key: str) -> CommandExecutor:
+        return self._by_id()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id())
+
+    def __len__(self) -> int:
+        return len(self._by_id())

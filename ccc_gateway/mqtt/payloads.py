@@ -122,28 +122,43 @@ def energy_payload(push: Push, ts: datetime) -> dict[str, Any] | None:
 
 
 def info_payload(
-    meter: MeterView, *, gateway_id: str, version: str, ports: list[str], ts: datetime
+    meter: MeterView,
+    *,
+    gateway_id: str,
+    version: str,
+    ports: list[str],
+    ts: datetime,
+    capabilities: Iterable[str] = (),
+    commands: Iterable[str] = (),
+    signed_commands: bool = False,
 ) -> dict[str, Any]:
-    """Identity and capabilities (retained). CCC-only gateways offer no commands yet."""
+    """Identity and capabilities (retained): what the ports in use can read, which commands run."""
+    offered = set(capabilities)
     return {
         "ts": ts.isoformat(),
         "schema": SCHEMA_VERSION,
         "serial": meter.meter_id,
         "gs1": meter.gs1,
         "meter_type": meter.meter_type,
-        "firmware": None,
+        "firmware": meter.firmware,
         "list_version": meter.list_version,
         "phases": meter.phases,
         "gateway": {"id": gateway_id, "version": version},
         "ports": ports,
         "capabilities": {
-            "breaker": False,
-            "relays": False,
-            "prepayment": False,
-            "tariffs": False,
-            "load_profile": False,
-            "power_quality": False,
-            "commands": [],
+            **{
+                name: name in offered
+                for name in (
+                    "breaker",
+                    "relays",
+                    "prepayment",
+                    "tariffs",
+                    "load_profile",
+                    "power_quality",
+                )
+            },
+            "commands": sorted(commands),
+            "signed_commands": signed_commands,
         },
     }
 

@@ -63,6 +63,8 @@ POLL_OBJECTS: Final = (
     "power_factor",
     *ENERGY_OBJECTS,
 )
+#: Read once per process: they name the meter (an optical-only meter has no push to do it).
+IDENTITY_OBJECTS: Final = ("meter_number", "serial_number", "meter_type", "firmware")
 #: Intervals per ``load_profile`` message (a day of 15-minute intervals).
 BATCH_SIZE: Final = 96
 #: How far back a first back-fill reaches (the meter's logger holds more; HA needs weeks at most).
@@ -193,7 +195,9 @@ class OpticalPoller:
     phases: int = 1
     tariff_source: Callable[[], TariffSource] = lambda: "calendar"
     tracker: EventTracker | None = None
+    on_identity: Callable[[dict[str, Any]], None] | None = None
     failures: int = 0
+    _identity_read: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _backfill_due: bool = True
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -221,6 +225,9 @@ class OpticalPoller:
         async with self._lock:
             try:
                 async with self.port.session() as session:
+                    if not self._identity_read and self.on_identity is not None:
+                        self.on_identity(await session.read(IDENTITY_OBJECTS))
+                        self._identity_read = True
                     values = await session.read(POLL_OBJECTS)
                     clock = await session.read_clock()
                     reference = self.now().astimezone(self.zone)

@@ -1,0 +1,329 @@
+"""The optical port over DLMS/COSEM: the asyncio adapter around the sans-I/O ``DlmsClient``.
+
+:class:`DlmsOpticalPort` owns the byte stream (serial 9600 8N1, or a ser2net-style TCP socket)
+and one session at a time: SNRM/UA, AARQ/AARE, then GET/SET by object name, RLRQ and DISC on
+exit. :class:`DlmsSession` turns names into attribute descriptors (the shared object table),
+reads each register's scaler_unit once per port (so the meter's configured resolution is
+honoured, not assumed), and converts to the contract's units: Wh → kWh, varh → kvarh.
+
+Writes keep the A-XDR type the meter uses for the attribute (read first), so a u8 stays a u8.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from ..config import OpticalPortConfig
+from ..protocol.axdr import CosemDateTime, Data, DataType
+from ..protocol.dlms.client import (
+    Associated,
+    AttributeValue,
+    ClientEvent,
+    DlmsClient,
+    ExchangeFailed,
+    Released,
+    SetOutcome,
+)
+from ..protocol.dlms.descriptors import AttributeDescriptor, CaptureObject, RangeDescriptor
+from ..protocol.dlms.enums import DataAccessResult
+from ..protocol.dlms.link import LinkConnected, LinkDisconnected
+from ..protocol.errors import OmnipowerError, ServiceRefused
+from ..protocol.hdlc import HdlcAddress
+from ..protocol.omnipower_objects import OBJECTS, CosemObject, by_name
+from .session import MeterClock, ObjectRefused, OpticalSession, OpticalUnavailable, ProfileRow
+
+__all__ = ["DlmsOpticalPort", "DlmsSession", "open_optical_port"]
+
+_LOGGER = logging.getLogger(__name__)
+
+type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
+#: Blue Book unit codes (4.3.2) the gateway converts, and how: (factor, contract unit).
+_UNIT_FACTORS: Final = {30: 1e-3, 32: 1e-3}  # Wh → kWh, varh → kvarh
+#: The time column of a profile: the clock, attribute 2.
+_CLOCK_OBIS: Final = bytes([0, 1, 1, 0, 0, 255])
+_BY_LOGICAL_NAME: Final = {obj.logical_name: obj for obj in OBJECTS}
+#: Column OBIS → load-profile key (PROTOCOL.md 2.3.4: A+, A−, R+, R− in the profile).
+_PROFILE_COLUMNS: Final = {
+    bytes([1, 1, 1, 8, 0, 255]): "active_energy_import",
+    bytes([1, 1, 2, 8, 0, 255]): "active_energy_export",
+    bytes([1, 1, 3, 8, 0, 255]): "reactive_energy_import",
+    bytes([1, 1, 4, 8, 0, 255]): "reactive_energy_export",
+}
+
+
+def open_optical_port(config: OpticalPortConfig) -> DlmsOpticalPort:
+    """The port *config* describes (the IEC 62056-21 readout port is not built here yet)."""
+    if config.protocol != "dlms":
+        raise OpticalUnavailable(
+            f"optical protocol {config.protocol!r} is read by the readout client, not DLMS"
+        )
+    if config.kind == "tcp":
+
+        def opener() -> Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+            return asyncio.open_connection(config.host, config.port)
+
+    else:
+
+        def opener() -> Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+            import serial_asyncio_fast
+
+            result: Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+                serial_asyncio_fast.open_serial_connection(url=config.path, baudrate=9600)
+            )
+            return result
+
+    return DlmsOpticalPort(config, opener)
+
+
+class DlmsOpticalPort:
+    """Sessions on one optical head, one at a time."""
+
+    def __init__(
+        self,
+        config: OpticalPortConfig,
+        open_stream: StreamOpener,
+        *,
+        response_timeout: float = 2.0,
+        open_timeout: float = 5.0,
+    ) -> None:
+        self.config = config
+        self._open_stream = open_stream
+        self.response_timeout = response_timeout
+        self.open_timeout = open_timeout
+        self._lock = asyncio.Lock()
+        #: scaler per logical name, learnt once (attribute 3 of class 3/4 objects).
+        self.scalers: dict[bytes, tuple[int, int]] = {}
+
+    @property
+    def description(self) -> str:
+        """For logs."""
+        return self.config.description
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[OpticalSession]:
+        """Open link and association; release and close on exit, whatever happened."""
+        async with self._lock:
+            try:
+                async with asyncio.timeout(self.open_timeout):
+                    reader, writer = await self._open_stream()
+            except (OSError, TimeoutError) as exc:
+                raise OpticalUnavailable(f"cannot open {self.description}: {exc}") from None
+            password = self.config.password
+            client = DlmsClient(
+                client=self.config.client_address,
+                server=HdlcAddress(
+                    16 if password is not None else 1, self.config.server_address, size=2
+                ),
+                password=None if password is None else password.reveal().encode(),
+                response_timeout=self.response_timeout,
+            )
+            driver = _Driver(client, reader, writer)
+            try:
+                await driver.exchange(lambda now: client.connect(now), LinkConnected)
+                await driver.exchange(lambda now: client.associate(now), Associated)
+                yield DlmsSession(driver, self)
+                with contextlib.suppress(OmnipowerError, OSError, TimeoutError):
+                    await driver.exchange(lambda now: client.release(now), Released)
+                with contextlib.suppress(OmnipowerError, OSError, TimeoutError):
+                    await driver.exchange(lambda now: client.disconnect(now), LinkDisconnected)
+            finally:
+                writer.close()
+                with contextlib.suppress(OSError, ConnectionError):
+                    await writer.wait_closed()
+
+
+class _Driver:
+    """Runs the sans-I/O client against a stream until the wanted event arrives."""
+
+    def __init__(
+        self, client: DlmsClient, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.client = client
+        self.reader = reader
+        self.writer = writer
+
+    async def exchange(self, start: Callable[[float], None], want: type[Any]) -> Any:
+        client = self.client
+        start(time.monotonic())
+        await self._flush()
+        while True:
+            deadline = client.next_deadline
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                async with asyncio.timeout(timeout):
+                    data = await self.reader.read(4096)
+            except TimeoutError:
+                events = client.timer(time.monotonic())
+            else:
+                if not data:
+                    raise OpticalUnavailable("the optical port closed")
+                events = client.receive_data(data, time.monotonic())
+            await self._flush()
+            for event in events:
+                found = self._check(event, want)
+                if found is not None:
+                    return found
+
+    @staticmethod
+    def _check(event: ClientEvent, want: type[Any]) -> ClientEvent | None:
+        matched: ClientEvent = event
+        if isinstance(event, want):
+            return matched
+        if isinstance(event, ExchangeFailed):
+            if isinstance(event.error, ServiceRefused):
+                raise ObjectRefused("the request", str(event.error))
+            raise OpticalUnavailable(f"{event.error} ({event.error.hint})")
+        if isinstance(event, LinkDisconnected):
+            raise OpticalUnavailable("the meter closed the HDLC link (no answer, or DM)")
+        return None
+
+    async def _flush(self) -> None:
+        data = self.client.data_to_send()
+        if data:
+            self.writer.write(data)
+            await self.writer.drain()
+
+
+class DlmsSession:
+    """:class:`~.session.OpticalSession` over one association."""
+
+    def __init__(self, driver: _Driver, port: DlmsOpticalPort) -> None:
+        self._driver = driver
+        self._port = port
+
+    async def _get(self, descriptor: AttributeDescriptor, access: Any = None) -> Data | None:
+        event: AttributeValue = await self._driver.exchange(
+            lambda now: self._driver.client.get(descriptor, now, access), AttributeValue
+        )
+        if isinstance(event.result, DataAccessResult):
+            return None
+        return event.result
+
+    async def _scaler(self, obj: CosemObject) -> tuple[int, int]:
+        cached = self._port.scalers.get(obj.logical_name)
+        if cached is not None:
+            return cached
+        raw = await self._get(AttributeDescriptor(obj.class_id, obj.logical_name, 3))
+        scaler, unit = obj.scaler, 255
+        if raw is not None and raw.type == DataType.STRUCTURE and len(raw.value) == 2:
+            scaler, unit = int(raw.value[0].value), int(raw.value[1].value)
+        self._port.scalers[obj.logical_name] = (scaler, unit)
+        return scaler, unit
+
+    async def _value(self, obj: CosemObject, raw: Data) -> Any:
+        value = raw.value
+        if obj.class_id in (3, 4) and isinstance(value, int) and not isinstance(value, bool):
+            scaler, unit = await self._scaler(obj)
+            return value * 10.0**scaler * _UNIT_FACTORS.get(unit, 1.0)
+        if raw.type == DataType.OCTET_STRING and obj.name in ("meter_type", "firmware"):
+            return bytes(value).decode("ascii", "replace")
+        return value
+
+    async def read(self, names: Sequence[str]) -> dict[str, Any]:
+        """Every readable name; refused or undefined objects are left out."""
+        out: dict[str, Any] = {}
+        for name in names:
+            obj = by_name(name)
+            if obj.class_id in (7, 8):
+                continue  # profiles and the clock have their own calls
+            raw = await self._get(AttributeDescriptor(obj.class_id, obj.logical_name, 2))
+            if raw is None or raw.type == DataType.NULL_DATA:
+                continue
+            out[name] = await self._value(obj, raw)
+        return out
+
+    async def write(self, name: str, value: Any) -> None:
+        """SET attribute 2 in the type the meter uses for it."""
+        obj = by_name(name)
+        descriptor = AttributeDescriptor(obj.class_id, obj.logical_name, 2)
+        current = await self._get(descriptor)
+        if current is None:
+            raise ObjectRefused(name, "object-undefined or read-denied")
+        raw_value: Any = value
+        if obj.class_id in (3, 4):
+            scaler, unit = await self._scaler(obj)
+            raw_value = round(float(value) / _UNIT_FACTORS.get(unit, 1.0) / 10.0**scaler)
+        elif isinstance(value, float):
+            raw_value = round(value)
+        await self._set(name, descriptor, Data(current.type, raw_value))
+
+    async def _set(self, name: str, descriptor: AttributeDescriptor, value: Data) -> None:
+        outcome: SetOutcome = await self._driver.exchange(
+            lambda now: self._driver.client.set(descriptor, value, now), SetOutcome
+        )
+        if outcome.result != DataAccessResult.SUCCESS:
+            raise ObjectRefused(name, outcome.result.name.lower().replace("_", "-"))
+
+    async def read_clock(self) -> MeterClock:
+        """Clock attribute 2 (octet-string date-time)."""
+        clock = by_name("clock")
+        raw = await self._get(AttributeDescriptor(8, clock.logical_name, 2))
+        if raw is None:
+            raise ObjectRefused("clock", "read-denied")
+        stamp = _date_time(raw)
+        return MeterClock(stamp.to_naive(), stamp.dst)
+
+    async def write_clock(self, clock: MeterClock) -> None:
+        """Set the clock with its DST bit (PROTOCOL.md 2.3.4: required inside the DST window)."""
+        obj = by_name("clock")
+        stamp = CosemDateTime.from_datetime(clock.local, dst=bool(clock.dst))
+        descriptor = AttributeDescriptor(8, obj.logical_name, 2)
+        await self._set("clock", descriptor, Data(DataType.OCTET_STRING, stamp.to_bytes()))
+
+    async def read_load_profile(self, start: datetime, end: datetime) -> list[ProfileRow]:
+        """The profile's entries in [start, end] by range selective access on its clock column."""
+        profile = by_name("load_profile")
+        columns_raw = await self._get(AttributeDescriptor(7, profile.logical_name, 3))
+        if columns_raw is None or columns_raw.type != DataType.ARRAY:
+            raise ObjectRefused("load_profile", "capture_objects not readable")
+        columns = [CaptureObject.from_data(item) for item in columns_raw.value]
+        clock_column = next(
+            (c for c in columns if c.class_id == 8 and c.instance == _CLOCK_OBIS), None
+        )
+        if clock_column is None:
+            raise ObjectRefused("load_profile", "the profile has no clock column")
+        access = RangeDescriptor(
+            clock_column,
+            Data(DataType.OCTET_STRING, CosemDateTime.from_datetime(start, dst=False).to_bytes()),
+            Data(DataType.OCTET_STRING, CosemDateTime.from_datetime(end, dst=False).to_bytes()),
+        ).to_access()
+        buffer = await self._get(AttributeDescriptor(7, profile.logical_name, 2), access)
+        if buffer is None or buffer.type != DataType.ARRAY:
+            raise ObjectRefused("load_profile", "buffer not readable with a range")
+        scalers: dict[int, float] = {}
+        for index, column in enumerate(columns):
+            register = _BY_LOGICAL_NAME.get(column.instance)
+            if column.instance in _PROFILE_COLUMNS and register is not None:
+                scaler, unit = await self._scaler(register)
+                scalers[index] = 10.0**scaler * _UNIT_FACTORS.get(unit, 1.0)
+        rows = []
+        for entry in buffer.value:
+            cells = entry.value
+            values: dict[str, float] = {}
+            stamp: CosemDateTime | None = None
+            status = 0
+            for index, (column, cell) in enumerate(zip(columns, cells, strict=False)):
+                if column is clock_column:
+                    stamp = _date_time(cell)
+                elif index in scalers and isinstance(cell.value, int):
+                    values[_PROFILE_COLUMNS[column.instance]] = cell.value * scalers[index]
+                elif column.class_id == 1 and isinstance(cell.value, int):
+                    status = cell.value & 0xFF
+            if stamp is not None:
+                rows.append(ProfileRow(MeterClock(stamp.to_naive(), stamp.dst), status, values))
+        return rows
+
+
+def _date_time(raw: Data) -> CosemDateTime:
+    if raw.type == DataType.OCTET_STRING:
+        return CosemDateTime.from_bytes(bytes(raw.value))
+    if isinstance(raw.value, CosemDateTime):
+        return raw.value
+    raise ObjectRefused("clock", f"unexpected type {raw.type.name}")
