@@ -49,7 +49,8 @@ from .iec62056_21_meter import (
     UserData,
     data_set,
     format_time,
-    format_value,
+    logger_blocks,
+    parse_digits,
     parse_time,
 )
 
@@ -369,23 +370,7 @@ class Iec62056Server:
         table = self.meter.logger(address, start, end)
         if table is None:
             raise _Refused(ErrorCode.UNKNOWN_REGISTER)
-        header = f"{address}({len(table.columns)})" + "".join(
-            f"({c.obis})({c.unit or ''})" for c in table.columns
-        )
-        lines = [
-            "".join(
-                f"({format_value(v, c.unit)})" for v, c in zip(row, table.columns, strict=False)
-            )
-            for row in table.rows
-        ]
-        blocks = [header + "\r\n"]
-        for first in range(0, len(lines), rows_per_block):
-            chunk = "".join(line + "\r\n" for line in lines[first : first + rows_per_block])
-            if first == 0:
-                blocks[0] += chunk
-            else:
-                blocks.append(chunk)
-        self._blocks = blocks
+        self._blocks = logger_blocks(address, table, rows_per_block)
         return self._next_block(now)
 
 
@@ -408,9 +393,9 @@ def _bound(text: str) -> datetime | None:
     """An R6 start or end: empty for open, ``YYMMDDhhmm[ss]`` or the ``NV`` clock format."""
     if not text:
         return None
-    for form in ("%y%m%d%H%M%S", "%y%m%d%H%M"):
+    if len(text) in (10, 12):
         try:
-            return datetime.strptime(text, form)
+            return parse_digits(text)
         except ValueError:
-            continue
+            raise _Refused(ErrorCode.BAD_VALUE) from None
     return _time(text).local

@@ -34,6 +34,8 @@ __all__ = [
     "data_set",
     "format_time",
     "format_value",
+    "logger_blocks",
+    "parse_digits",
     "parse_time",
 ]
 
@@ -147,17 +149,27 @@ def format_time(time: MeterTime) -> str:
 _TIME: Final = re.compile(r"([01])([01])?(\d{12})")
 
 
+def parse_digits(digits: str) -> datetime:
+    """``YYMMDDhhmm[ss]`` in this century (``strptime``'s ``%y`` puts 69–99 in the 1900s)."""
+    if not digits.isdigit() or len(digits) not in (10, 12):
+        raise ValueError(f"not YYMMDDhhmm[ss]: {digits!r}")
+    padded = digits.ljust(12, "0")
+    year, month, day, hour, minute, second = (int(padded[i : i + 2]) for i in range(0, 12, 2))
+    return datetime(2000 + year, month, day, hour, minute, second)
+
+
 def parse_time(text: str) -> MeterTime:
     """``NYYMMDDhhmmss`` (as W5 sends it) or ``NVYYMMDDhhmmss``; :class:`ValueError` otherwise."""
     match = _TIME.fullmatch(text)
     if match is None:
         raise ValueError(f"not a date-time NYYMMDDhhmmss: {text!r}")
-    local = datetime.strptime(match.group(3), "%y%m%d%H%M%S")
+    local = parse_digits(match.group(3))
     return MeterTime(local, summer_time=match.group(1) == "1", valid=match.group(2) != "0")
 
 
 def format_value(value: RegisterValue, unit: str | None) -> str:
-    """The value as the display shows it (zero-padded energies and demands)."""
+    """The value as the display shows it (zero-padded energies and demands). Text is sent as is,
+    so a provider that formats at the meter's own register format passes a ``str``."""
     match value:
         case MeterTime():
             return format_time(value)
@@ -175,6 +187,22 @@ def data_set(reading: RegisterReading) -> DataSet:
     if reading.timestamp is not None:
         values.append(DataValue(format_time(reading.timestamp)))
     return DataSet(reading.obis, tuple(values))
+
+
+def logger_blocks(address: str, table: LoggerReadout, rows_per_block: int) -> list[str]:
+    """The R6 reply's partial blocks: the header ``99.1.0(4)(1.0.0)()…(1.8.0)(kWh)`` and the first
+    rows, then *rows_per_block* rows per block, every line ending CR LF ([1107] §3)."""
+    header = f"{address}({len(table.columns)})" + "".join(
+        f"({c.obis})({c.unit or ''})" for c in table.columns
+    )
+    lines = [
+        "".join(f"({format_value(v, c.unit)})" for v, c in zip(row, table.columns, strict=False))
+        + "\r\n"
+        for row in table.rows
+    ]
+    size = max(rows_per_block, 1)
+    blocks = ["".join(lines[first : first + size]) for first in range(0, len(lines), size)]
+    return [header + "\r\n" + (blocks[0] if blocks else ""), *blocks[1:]]
 
 
 # --- an in-memory meter ------------------------------------------------------------------------

@@ -37,6 +37,9 @@ from meter_emulator.ports.iec62056_21_meter import (
     MemoryMeter,
     MeterTime,
     UserData,
+    format_time,
+    format_value,
+    parse_time,
 )
 
 TIMERS = Timers()
@@ -388,3 +391,36 @@ def test_random_and_mutated_input_never_breaks_the_server(
         assert isinstance(server.state, ServerState)
     deadline = server.next_deadline()
     assert deadline is None or deadline >= now
+
+
+def test_an_empty_logger_range_is_the_header_alone() -> None:
+    hhu = Hhu(Iec62056Server(_logger_meter(3)))
+    hhu.programming()
+    (only,) = hhu.send(Command("R6", "99.1.0(2701010000;2701020000;)"))
+    assert only == DataMessage("99.1.0(4)(1.0.0)()(96.56.2)()(96.56.3)()(1.8.0)(kWh)\r\n")
+
+
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(
+        lambda t: t.replace(microsecond=0)
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_meter_time_round_trips(local: datetime, summer_time: bool, valid: bool) -> None:
+    time = MeterTime(local, summer_time, valid)
+    assert parse_time(format_time(time)) == time
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (Decimal("586.12"), "kWh", "0000586.12"),
+        (Decimal("1.5"), "kW", "00001.500"),
+        (Decimal("230.1"), "V", "230.1"),
+        (49, None, "49"),
+        ("12345678", None, "12345678"),
+    ],
+)
+def test_lcd_format(value: Decimal | int | str, unit: str | None, text: str) -> None:
+    assert format_value(value, unit) == text
