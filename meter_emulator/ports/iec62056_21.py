@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum, StrEnum, unique
+from enum import Enum, unique
 from typing import Final, assert_never
 
 from ccc_gateway.protocol.iec62056_21 import (
@@ -42,11 +41,11 @@ from ccc_gateway.protocol.iec62056_21 import (
 )
 from ccc_gateway.protocol.iec62056_21_reader import MessageReader, MessageRejected
 
+from .iec62056_21_config import ErrorCode, OpticalConfig, Timers, Transmit
 from .iec62056_21_meter import (
     CLOCK,
     MeterTime,
     OpticalMeter,
-    UserData,
     data_set,
     format_time,
     logger_blocks,
@@ -66,54 +65,6 @@ class ServerState(Enum):
     AWAITING_PASSWORD = "awaiting_password"  #: P0 sent; Ti runs
     PROGRAMMING = "programming"  #: password accepted; Ti runs
     SENDING_LOGGER = "sending_logger"  #: a partial block sent, waiting for ACK; Tr runs
-
-
-@unique
-class ErrorCode(StrEnum):
-    """What ``(ER…)`` says. [1107]'s own code list is not in the public material we have, so these
-    numbers are the emulator's; the gateway treats every ``ER`` reply alike."""
-
-    UNKNOWN_COMMAND = "ER01"
-    UNKNOWN_REGISTER = "ER02"
-    NOT_WRITABLE = "ER03"
-    BAD_VALUE = "ER04"
-    NOT_AUTHORISED = "ER05"
-
-
-@dataclass(frozen=True, slots=True)
-class Timers:
-    """[1107] Fig. 1 defaults in seconds (objects 131.0.13–16 on the meter)."""
-
-    ta: float = 1.5  #: inter-character
-    tr: float = 1.5  #: response: how long a logger block waits for its ACK
-    tt: float = 1.7  #: mode A delay and mode C fall-back readout
-    ti: float = 90.0  #: inactivity in programming mode
-
-
-@dataclass(frozen=True, slots=True)
-class OpticalConfig:
-    """How this port is set up; every field is a setting on the real meter."""
-
-    #: The 1107 password. Kamstrup's default is not published (PROTOCOL.md §2.2); "12345" is the
-    #: value the vendor's worked example uses.
-    password: str = "12345"
-    initial_baudrate: int = 300  #: 300 per the standard; Kamstrup also accepts 9600
-    max_baud_char: str = "5"  #: sent in the identification: 9600
-    readout: UserData = UserData.USER_DATA_2  #: object 131.0.3, default 1 = User data 2
-    #: Answer ``/?<address>!`` for this address; ``None`` uses the meter number (0.0.1).
-    device_address: str | None = None
-    manufacturer: str = "KAM"
-    logger_block_rows: int = 10  #: rows per partial block when R6 asks for none
-    parity: bool = True  #: 7E1 modelled as bit 7 of each octet (a pty carries 8 bits)
-    timers: Timers = Timers()
-
-
-@dataclass(frozen=True, slots=True)
-class Transmit:
-    """Octets for the line (parity already set) and the baud rate to pace them at."""
-
-    data: bytes
-    baudrate: int
 
 
 _REGISTER: Final = re.compile(r"([^()*/!\s]{1,16})\(([^()]*)\)")
@@ -142,6 +93,7 @@ class Iec62056Server:
         self.baudrate = self.config.initial_baudrate
         self._reader = MessageReader(parity=self.config.parity)
         self._deadline: float | None = None
+        self._d0_due: float | None = None
         self._last_octet: float | None = None
         self._last_reply: Transmit | None = None
         self._blocks: list[str] = []
@@ -174,11 +126,20 @@ class Iec62056Server:
                 self.errors[rejected.error.code] += 1
         if self._deadline is not None and now >= self._deadline:
             out += self._expire(now)
+        interval = self.config.d0_interval
+        if interval is not None and (self._d0_due is None or now >= self._d0_due):
+            if self._d0_due is not None and self.state is ServerState.IDLE:
+                out += self._d0()
+            self._d0_due = now + interval
         return out
 
     def next_deadline(self) -> float | None:
-        """When :meth:`poll` must run next, or ``None`` while only input can change anything."""
-        deadlines = [d for d in (self._deadline, self._ta_deadline()) if d is not None]
+        """When :meth:`poll` must run next, or ``None`` while only input can change anything.
+
+        With D0 on, call :meth:`poll` once at start: the first period begins then."""
+        deadlines = [
+            d for d in (self._deadline, self._ta_deadline(), self._d0_due) if d is not None
+        ]
         return min(deadlines, default=None)
 
     # --- internals ---------------------------------------------------------------------------
@@ -206,6 +167,17 @@ class Iec62056Server:
         transmit = self._send(DataMessage(block))
         self._idle()
         return transmit
+
+    def _d0(self) -> list[Transmit]:
+        """Mode D: identification and readout, unasked, then idle at the initial rate again."""
+        self.baudrate = self.config.d0_baudrate
+        ident = self._send(self._identification(), remember=False)
+        return [ident, self._readout()]
+
+    def _identification(self) -> Identification:
+        return Identification(
+            self.config.manufacturer, self.config.max_baud_char, " " + self.meter.meter_type
+        )
 
     def _expire(self, now: float) -> list[Transmit]:
         state = self.state
@@ -247,12 +219,9 @@ class Iec62056Server:
         self._idle()
         if request.address and request.address != self._device_address():
             return []  # addressed to another meter on the bus
-        ident = Identification(
-            self.config.manufacturer, self.config.max_baud_char, " " + self.meter.meter_type
-        )
         self.state = ServerState.AWAITING_OPTION
         self._deadline = now + self.config.timers.tt
-        return [self._send(ident)]
+        return [self._send(self._identification())]
 
     def _device_address(self) -> str:
         if self.config.device_address is not None:

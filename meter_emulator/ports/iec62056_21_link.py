@@ -58,6 +58,7 @@ class OpticalPort:
                 await task
 
     async def _run(self) -> None:
+        await self._send(self.server.poll(self.now()))  # starts the D0 period, if any
         while True:
             deadline = self.server.next_deadline()
             timeout = (

@@ -424,3 +424,23 @@ def test_meter_time_round_trips(local: datetime, summer_time: bool, valid: bool)
 )
 def test_lcd_format(value: Decimal | int | str, unit: str | None, text: str) -> None:
     assert format_value(value, unit) == text
+
+
+def test_d0_sends_the_readout_unasked_while_idle(meter: MemoryMeter) -> None:
+    hhu = Hhu(Iec62056Server(meter, OpticalConfig(d0_interval=10.0)))
+    assert hhu.wait(0) == []  # the first period starts now
+    assert hhu.server.next_deadline() == pytest.approx(10.0)
+    assert hhu.wait(9.9) == []
+    ident, readout = hhu.wait(0.1)
+    assert ident == Identification("KAM", "5", " 6841131BN243101")
+    assert isinstance(readout, DataMessage)
+    assert [t.baudrate for t in hhu.last] == [2400, 2400]
+    assert (hhu.server.state, hhu.server.baudrate) == (ServerState.IDLE, 300)
+    hhu.programming()  # a dialogue under way: the next period is skipped
+    assert hhu.wait(10.0) == []
+    assert hhu.state() is ServerState.PROGRAMMING
+
+
+def test_d0_is_off_by_default(hhu: Hhu) -> None:
+    assert hhu.wait(0) == []
+    assert hhu.server.next_deadline() is None
