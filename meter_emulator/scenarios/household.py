@@ -1,0 +1,177 @@
+"""A household behind the meter: base load, appliances, heat pump, EV, rooftop PV, a noisy grid.
+
+Everything is a pure function of (seed, time): the supply is constant on a grid of ``step_s``
+seconds and each grid cell's randomness comes from a hash of the seed and the cell number, so
+any instant can be evaluated on its own, twice gives the same answer, and how the caller steps
+time cannot change the outcome. Times of day are local standard time (``gmt_offset_h``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from ..model.power import PhaseSupply, Supply
+from ..model.source import Action, ActionKind
+
+__all__ = ["Household", "unit_random"]
+
+_MASK: Final = (1 << 64) - 1
+_SECOND: Final = 1_000_000
+_DAY_S: Final = 86_400
+
+
+def unit_random(seed: int, cell: int, salt: int) -> float:
+    """A uniform number in [0, 1) from (seed, cell, salt): the splitmix64 finaliser."""
+    x = (seed * 0x9E3779B97F4A7C15 + cell * 0xBF58476D1CE4E5B9 + salt * 0x94D049BB133111EB) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    x ^= x >> 31
+    return x / 2.0**64
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    """A configurable household; the scenario registry builds the named variants."""
+
+    seed: int = 0
+    phases: int = 1
+    step_s: int = 60
+    gmt_offset_h: int = 1
+    base_w: float = 180.0
+    pv_peak_w: float = 4_000.0
+    heat_pump_w: float = 1_500.0
+    ev_w: float = 3_700.0
+    ev_days: float = 0.3  # share of evenings the EV charges
+    load_scale: float = 1.0
+    sag_rate: float = 0.0005  # per grid cell
+    swell_rate: float = 0.0002
+    outage_rate: float = 0.001  # per hour; an outage lasts 1-30 minutes
+    voltage_noise_v: float = 1.5
+    nominal_v: float = 230.0
+    actions: tuple[tuple[int, Action], ...] = field(default=())  # (true_us, action), sorted
+
+    # --- LoadSource -----------------------------------------------------------------------
+
+    def next_change(self, true_us: int) -> int | None:
+        """The next grid point, or an earlier scheduled action."""
+        step = self.step_s * _SECOND
+        grid = (true_us // step + 1) * step
+        for at, _action in self.actions:
+            if true_us < at < grid:
+                return at
+        return grid
+
+    def actions_at(self, true_us: int) -> Sequence[Action]:
+        """Scheduled actions at exactly *true_us*."""
+        return [action for at, action in self.actions if at == true_us]
+
+    def supply_at(self, true_us: int) -> Supply:
+        """The supply in the grid cell holding *true_us*."""
+        cell = true_us // (self.step_s * _SECOND)
+        seconds = cell * self.step_s
+        local_s = seconds + self.gmt_offset_h * 3600
+        day = local_s // _DAY_S
+        hour = (local_s % _DAY_S) / 3600
+        rnd = self._rnd(cell)
+        if self._in_outage(seconds):
+            return Supply(tuple(PhaseSupply(0.0) for _ in range(self.phases)), 0.0, 0.0)
+        loads = self._loads(day, hour, cell)
+        pv = self._pv(day, hour, cell)
+        voltage = self.nominal_v + (rnd(1) - 0.5) * 2 * self.voltage_noise_v
+        voltage += pv / 1000 * 1.2 - sum(loads) / 1000 * 0.8  # export lifts, load pulls the voltage
+        if rnd(2) < self.sag_rate:
+            voltage = self.nominal_v * (0.55 + 0.3 * rnd(3))
+        elif rnd(4) < self.swell_rate:
+            voltage = self.nominal_v * (1.11 + 0.05 * rnd(5))
+        phases = []
+        for index in range(self.phases):
+            load = loads[index]
+            generation = pv / self.phases
+            net = load - generation
+            reactive = load * 0.25 - generation * 0.02  # motors and supplies lag; inverters near 1
+            volts = voltage + (rnd(10 + index) - 0.5) * self.voltage_noise_v if index else voltage
+            phases.append(PhaseSupply(round(volts, 1), round(net, 1), round(reactive, 1)))
+        frequency = 50.0 + (rnd(6) - 0.5) * 0.1
+        thd = 1.5 + 2.0 * rnd(7) + (1.0 if 18 <= hour < 22 else 0.0)
+        return Supply(tuple(phases), round(frequency, 2), round(thd, 1))
+
+    # --- parts ----------------------------------------------------------------------------
+
+    def _rnd(self, cell: int) -> _Cell:
+        return _Cell(self.seed, cell)
+
+    def _in_outage(self, seconds: int) -> bool:
+        """Whether the hour holding *seconds* has an outage that covers it."""
+        hour_cell = seconds // 3600
+        if unit_random(self.seed, hour_cell, 90) >= self.outage_rate:
+            return False
+        start = unit_random(self.seed, hour_cell, 91) * 1800
+        length = 60 + unit_random(self.seed, hour_cell, 92) * 1740
+        return start <= seconds % 3600 < start + length
+
+    def _loads(self, day: int, hour: float, cell: int) -> list[float]:
+        """Consumption per phase (W)."""
+        rnd = self._rnd(cell)
+        day_rnd = _Cell(self.seed, day)
+        base = self.base_w * (0.8 + 0.4 * rnd(20))
+        fridge = 110.0 if (cell * self.step_s // 60) % 50 < 20 else 0.0
+        appliances = 0.0
+        if 6.5 <= hour < 8.5:
+            appliances += 2000.0 * (rnd(21) < 0.15) + 300.0 * (rnd(22) < 0.5)  # kettle, toaster
+        if 17.0 <= hour < 19.5:
+            appliances += 2500.0 * (rnd(23) < 0.6)  # cooking
+        if 18.0 <= hour < 23.0:
+            appliances += 250.0 + 150.0 * rnd(24)  # lights, TV
+        washing_start = 9 + 10 * day_rnd(30)
+        if day_rnd(31) < 0.4 and washing_start <= hour < washing_start + 1.5:
+            appliances += 2000.0 if hour < washing_start + 0.3 else 250.0
+        season = math.cos(2 * math.pi * ((day + 10) % 365) / 365)  # +1 in winter, -1 in summer
+        heat = 0.0
+        if self.heat_pump_w and season > -0.2:
+            duty = 0.2 + 0.6 * max(season, 0.0)
+            heat = self.heat_pump_w * (((cell * self.step_s // 60) % 60) < duty * 60)
+        ev = 0.0
+        if self.ev_w and day_rnd(40) < self.ev_days and (hour >= 22.0 or hour < 1.5):
+            ev = self.ev_w
+        single = (base + fridge + appliances) * self.load_scale
+        shared = (heat + ev) * self.load_scale
+        if self.phases == 1:
+            return [single + shared]
+        return [single + shared / 3, shared / 3 + 60.0, shared / 3 + 40.0]
+
+    def _pv(self, day: int, hour: float, cell: int) -> float:
+        """PV generation (W): a sine over the day, longer and higher in summer, with clouds."""
+        if not self.pv_peak_w:
+            return 0.0
+        summer = math.cos(2 * math.pi * ((day - 172) % 365) / 365)  # +1 at midsummer
+        half_day = 4.5 + 3.0 * (summer + 1) / 2
+        noon = 12.25
+        if abs(hour - noon) >= half_day:
+            return 0.0
+        shape = math.cos(math.pi / 2 * (hour - noon) / half_day)
+        quarter = cell * self.step_s // 900
+        clouds = 0.35 + 0.65 * unit_random(self.seed, quarter, 50)
+        return self.pv_peak_w * (0.45 + 0.55 * (summer + 1) / 2) * shape * clouds
+
+
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    seed: int
+    cell: int
+
+    def __call__(self, salt: int) -> float:
+        return unit_random(self.seed, self.cell, salt)
+
+
+def tamper_actions(start_us: int) -> tuple[tuple[int, Action], ...]:
+    """A magnet for 10 minutes after 1 h, the cover opened after 2 h and closed 5 min later."""
+    hour = 3600 * _SECOND
+    return (
+        (start_us + hour, Action(ActionKind.MAGNET, 1)),
+        (start_us + hour + 600 * _SECOND, Action(ActionKind.MAGNET, 0)),
+        (start_us + 2 * hour, Action(ActionKind.COVER, 1)),
+        (start_us + 2 * hour + 300 * _SECOND, Action(ActionKind.COVER, 0)),
+    )
