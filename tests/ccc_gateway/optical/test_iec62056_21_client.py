@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ccc_gateway.optical.iec62056_21_client import (
     BaudrateChanged,
@@ -18,7 +20,7 @@ from ccc_gateway.optical.iec62056_21_client import (
     ReadoutValue,
     Transmit,
 )
-from ccc_gateway.protocol.errors import LocalProtocolError
+from ccc_gateway.protocol.errors import LocalProtocolError, RemoteProtocolError
 from ccc_gateway.protocol.iec62056_21 import (
     BccError,
     DataMessage,
@@ -227,3 +229,35 @@ def test_a_meter_without_parity_fails_on_the_first_odd_character() -> None:
 def test_only_mode_c_rates_can_be_asked_for() -> None:
     with pytest.raises(LocalProtocolError):
         Iec62056Client(max_baudrate=115200)
+
+
+_METER_REPLY = encode(Identification("KAM", "5", " 6841131BN243101"), parity=True) + encode(
+    DataMessage("0.0.1(12345678)\r\n1.8.0(0000586.12*kWh)\r\n!\r\n"), parity=True
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.binary(max_size=30) | st.just(_METER_REPLY), max_size=6),
+    st.lists(st.tuples(st.integers(0, len(_METER_REPLY) - 1), st.integers(0, 255)), max_size=3),
+    st.floats(0, 5, allow_nan=False),
+)
+def test_any_reply_gives_events_or_a_named_remote_error(
+    chunks: list[bytes], mutations: list[tuple[int, int]], step: float
+) -> None:
+    """h11's fuzz rule for the client: garbage parses or raises RemoteProtocolError, never else."""
+    reply = bytearray(_METER_REPLY)
+    for pos, value in mutations:
+        reply[pos] = value
+    client = Iec62056Client()
+    client.start(0.0)
+    now = 0.0
+    try:
+        for chunk in [bytes(reply), *chunks]:
+            now += step
+            client.receive_data(chunk, now)
+        client.poll(now + 10)
+    except RemoteProtocolError:
+        assert client.state is ClientState.ERROR
+    else:
+        assert client.state is ClientState.DONE
