@@ -27,9 +27,14 @@ _LOGGER = logging.getLogger(__name__)
 class OpticalPort:
     """Runs one 1107 dialogue on *link*; enter the link first (it owns the pty or socket)."""
 
-    def __init__(self, server: Iec62056Server, link: PtyLink | TcpLink) -> None:
+    def __init__(
+        self, server: Iec62056Server, link: PtyLink | TcpLink, *, reaction_time: float = 0.2
+    ) -> None:
         self.server = server
         self.link = link
+        #: IEC 62056-21 reaction time tr, 200 ms to 1500 ms: the meter leaves the HHU time to switch
+        #: its line round (and its baud) before answering. Meter seconds, sped up like the line.
+        self.reaction_time = reaction_time
         self._inbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -69,7 +74,10 @@ class OpticalPort:
             except TimeoutError:
                 await self._send(self.server.poll(self.now()))
                 continue
-            await self._send(self.server.receive_data(data, self.now()))
+            replies = self.server.receive_data(data, self.now())
+            if replies and self.reaction_time > 0:
+                await asyncio.sleep(self.reaction_time / self.link.speed)
+            await self._send(replies)
 
     async def _send(self, transmits: list[Transmit]) -> None:
         for transmit in transmits:
