@@ -425,7 +425,7 @@ class ServerLink(_Link):
     def next_deadline(self) -> float | None:
         """When :meth:`timer` must next run."""
         deadlines = []
-        if self._reader.buffered and self._last_byte_at is not None:
+        if self._partial_frame() and self._last_byte_at is not None:
             deadlines.append(self._last_byte_at + self._inter_frame)
         if (
             self.state is LinkState.CONNECTED
@@ -439,7 +439,7 @@ class ServerLink(_Link):
         """Discard a stalled partial frame; drop a link idle for the inactivity timeout."""
         events: list[LinkEvent] = []
         if (
-            self._reader.buffered
+            self._partial_frame()
             and self._last_byte_at is not None
             and now - self._last_byte_at >= self._inter_frame
         ):
@@ -477,6 +477,10 @@ class ServerLink(_Link):
         return events
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _partial_frame(self) -> bool:
+        # The reader keeps a frame's closing flag (it may open the next): one byte is no frame.
+        return self._reader.buffered > 1
 
     def _for_us(self, address: HdlcAddress) -> bool:
         if address.logical not in self._logical:
