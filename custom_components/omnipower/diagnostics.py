@@ -45,8 +45,8 @@ async def async_get_config_entry_diagnostics(
         "last_events": data.last_events,
         "offered_commands": sorted(coordinator.offered_commands),
     }
-    redacted: dict[str, Any] = async_redact_data(result, TO_REDACT)
-    return _scrub(redacted, serial)
+    scrubbed: dict[str, Any] = _scrub(async_redact_data(result, TO_REDACT), serial)
+    return scrubbed
 
 
 async def async_get_device_diagnostics(

@@ -6,6 +6,8 @@ from collections.abc import Generator
 from unittest.mock import PropertyMock, patch
 
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 # Imported before the harness resolves integrations: otherwise its own testing config's
 # ``custom_components`` package shadows ours ("Integration not found").
@@ -26,3 +28,12 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         return_value=True,
     ):
         yield
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's serializer: registry ids and times masked, states readable.
+
+    The harness defines the same fixture, but syrupy's own plugin shadows it.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

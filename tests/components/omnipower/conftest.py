@@ -6,8 +6,10 @@ import json
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -15,6 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.omnipower import PLATFORMS
 from custom_components.omnipower.const import (
     COMMANDS,
     CONF_BASE_TOPIC,
@@ -86,16 +89,24 @@ def mock_config_entry(payloads: Payloads) -> MockConfigEntry:
 
 
 @pytest.fixture
+def platforms() -> list[Platform]:
+    """Every platform; snapshot tests narrow it to one."""
+    return list(PLATFORMS)
+
+
+@pytest.fixture
 async def init_integration(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
     mock_config_entry: MockConfigEntry,
     payloads: Payloads,
+    platforms: list[Platform],
 ) -> AsyncGenerator[MockConfigEntry]:
     """The meter set up, the gateway online and every recorded payload delivered once."""
     mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    with patch("custom_components.omnipower.PLATFORMS", platforms):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
     serial = payloads["info"]["serial"]
     async_fire_mqtt_message(hass, BRIDGE, "online", retain=True)
     for topic, payload in payloads.items():
@@ -105,5 +116,6 @@ async def init_integration(
     await hass.async_block_till_done()
     yield mock_config_entry
     if mock_config_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
+        with patch("custom_components.omnipower.PLATFORMS", platforms):
+            await hass.config_entries.async_unload(mock_config_entry.entry_id)
+            await hass.async_block_till_done()
