@@ -415,7 +415,13 @@ class Gateway:
         assert self.dispatcher is not None
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
-        self.dispatcher.receive(str(message.topic), raw, retained=bool(message.retain))
+        self.dispatcher.receive(
+            str(message.topic), raw, retained=bool(message.retain), clear_retained=self._clear
+        )
+
+    def _clear(self, topic: str) -> None:
+        """Delete a retained command on the broker (an empty retained message)."""
+        self.put(Message(topic, b"", Delivery.STATE))
 
     def put(self, message: Message) -> None:
         """Hand a message to the publisher (never blocks)."""

@@ -107,15 +107,26 @@ class CommandDispatcher:
     counters: dict[str, int] = field(default_factory=dict)
     _queues: dict[str, _MeterQueue] = field(default_factory=dict)
 
-    def receive(self, topic: str, payload: bytes, *, retained: bool) -> None:
+    def receive(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retained: bool,
+        clear_retained: Callable[[str], None] | None = None,
+    ) -> None:
         """One incoming message (never raises, never blocks)."""
         if topic.endswith("/cmd/result"):
             return  # our own answers come back through the cmd/+ subscription: never a command
+        if not payload:
+            return  # an empty message deletes a retained one on the broker: not a command
         try:
             command = self.guard.check(
                 topic=topic, payload=payload, retained=retained, now=self.now()
             )
         except CommandRejected as exc:
+            if exc.reason == "retained" and clear_retained is not None:
+                clear_retained(topic)  # or the broker hands it to us again at every reconnect
             meter = exc.meter or _meter_of(topic, self.guard.base_topic)
             self._finish(
                 CommandResult(meter, exc.command_id, exc.command, exc.status, exc.reason, str(exc)),

@@ -80,7 +80,15 @@ class CommandGuard:
     ) -> AcceptedCommand:
         """The accepted command, or :class:`CommandRejected` with the reason."""
         if retained:
-            raise CommandRejected("retained", "retained commands are never executed")
+            # Never executed; the id is still worth naming so the sender can match the answer.
+            ids: dict[str, Any] = {}
+            try:
+                stale = parse_envelope(topic, payload, base_topic=self.base_topic)
+            except EnvelopeError:
+                pass
+            else:
+                ids = {"command_id": stale.id, "command": stale.name, "meter": stale.meter}
+            raise CommandRejected("retained", "retained commands are never executed", **ids)
         try:
             envelope = parse_envelope(topic, payload, base_topic=self.base_topic)
         except EnvelopeError as exc:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiomqtt
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ..config import MqttConfig
 from ..ports.supervisor import Backoff
@@ -130,7 +131,13 @@ class Publisher:
         try:
             await client.publish(self.topics.bridge_state, b"online", qos=1, retain=True)
             for handler in self._handlers:
-                await client.subscribe(handler.topic_filter, qos=handler.qos)
+                if self.config.protocol == "5":
+                    # Retain-as-published: a command sent with the retain flag keeps it even
+                    # when delivered live, so the guard can refuse it (MQTT 3.1.1 clears it).
+                    options = SubscribeOptions(qos=handler.qos, retainAsPublished=True)
+                    await client.subscribe(handler.topic_filter, options=options)
+                else:
+                    await client.subscribe(handler.topic_filter, qos=handler.qos)
             self.connected = True
             self.outbox.resend_state()
             await self._drain_and_listen(client)
