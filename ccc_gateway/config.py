@@ -121,6 +121,7 @@ class OpticalPortConfig:
     port: int = 0
     password: Secret | None = None
     server_address: int = 32  # HDLC physical address (HDLC setup attr 9)
+    association: Literal["optical", "primary_module", "ccc"] = "optical"
     poll_interval: float = 60.0
     load_profile: bool = True  # back-fill on start, after gaps and on request
 
@@ -132,8 +133,11 @@ class OpticalPortConfig:
 
     @property
     def client_address(self) -> int:
-        """19 (optical, LLS) with a password, 16 (public, no authentication) without."""
-        return 19 if self.password is not None else 16
+        """The client SAP (PROTOCOL.md 2.3.2): 19 optical, 18 primary module, 20 CCC module, all
+        LLS; 16 (public, read-only) without a password."""
+        if self.password is None:
+            return 16
+        return {"optical": 19, "primary_module": 18, "ccc": 20}[self.association]
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +476,10 @@ def _optical(table: _Table) -> OpticalPortConfig:
     server = table.get("server_address", int, "the HDLC physical address, 16-16383", 32)
     if not 16 <= server <= 0x3FFF:
         raise ConfigError(table.name("server_address"), "the HDLC physical address, 16-16383")
+    expected = '"optical" (client 19), "primary_module" (client 18) or "ccc" (client 20)'
+    association = table.get("association", str, expected, "optical")
+    if association not in ("optical", "primary_module", "ccc"):
+        raise ConfigError(table.name("association"), expected)
     interval = table.get("poll_interval", (int, float), "seconds, 10-3600", 60)
     if not 10 <= interval <= 3600:
         raise ConfigError(table.name("poll_interval"), "seconds, 10-3600")
@@ -481,6 +489,7 @@ def _optical(table: _Table) -> OpticalPortConfig:
         "protocol": protocol,
         "password": None if password is None else Secret(password),
         "server_address": server,
+        "association": association,
         "poll_interval": float(interval),
         "load_profile": load_profile,
     }

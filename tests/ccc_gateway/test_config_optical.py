@@ -43,6 +43,16 @@ def test_commands_are_off_unless_listed() -> None:
     assert config.command_secret is None
 
 
+def test_association_picks_the_client_address() -> None:
+    optical = {**OPTICAL, "association": "primary_module"}
+    parsed = parse_config(meter(optical=optical)).meters[0].optical
+    assert parsed is not None
+    assert parsed.client_address == 18
+    with pytest.raises(ConfigError) as caught:
+        parse_config(meter(optical={**OPTICAL, "association": "root"}))
+    assert caught.value.key == "meters[0].optical.association"
+
+
 def test_public_association_without_password() -> None:
     optical = parse_config(meter(optical={"tcp": "127.0.0.1:2002"})).meters[0].optical
     assert optical is not None
