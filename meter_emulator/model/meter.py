@@ -85,6 +85,7 @@ class Meter:
         self.supply = self.source.supply_at(self.now_us)
         self.measured = self._measure()
         self.tariff = self.tariffs.tariff(self.local())
+        self.relays.on_tariff(self.tariff)
         self.peaks.start(self.energy.nj)
         self._reset_boundaries()
         self._observe_supply()

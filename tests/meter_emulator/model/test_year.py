@@ -1,0 +1,77 @@
+"""A year in seconds, the same result twice; the scenarios behave like a household."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from meter_emulator.model import Meter
+from meter_emulator.model.clock import to_us
+from meter_emulator.model.state import dump_state
+from meter_emulator.scenarios import SCENARIOS, Household, UnknownScenario, make_scenario
+
+from .helpers import config
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _year(seed: int) -> Meter:
+    m = Meter(config(), start=START, source=Household(seed=seed, step_s=900))
+    m.advance_to(START + timedelta(days=366))
+    return m
+
+
+def test_a_year_twice_gives_the_same_meter() -> None:
+    first, second = _year(11), _year(11)
+    assert dump_state(first) == dump_state(second)
+    assert first.debiting.stop_count == 12
+    assert len(first.load_profile.entries) == first.load_profile.depth
+    assert first.energy.wh("a_plus") > 1_000_000  # a heat-pump household: MWh a year
+    assert first.energy.wh("a_minus") > 100_000  # the PV exported
+    assert dump_state(_year(12)) != dump_state(first)
+
+
+def test_pv_exports_around_noon_in_summer() -> None:
+    source = Household(
+        seed=1, heat_pump_w=0.0, ev_w=0.0, pv_peak_w=6000.0, sag_rate=0, swell_rate=0, outage_rate=0
+    )
+    noon = datetime(2024, 6, 21, 11, 15, tzinfo=UTC)  # 12:15 local standard time
+    night = datetime(2024, 6, 21, 0, 0, tzinfo=UTC)
+    assert source.supply_at(to_us(noon)).phases[0].active_w < 0
+    assert source.supply_at(to_us(night)).phases[0].active_w > 0
+
+
+def test_scenarios_are_reproducible_and_named() -> None:
+    for name in SCENARIOS:
+        a = make_scenario(name, seed=5, start_us=to_us(START))
+        b = make_scenario(name, seed=5, start_us=to_us(START))
+        moments = [to_us(START + timedelta(minutes=37 * i)) for i in range(50)]
+        assert [a.supply_at(t) for t in moments] == [b.supply_at(t) for t in moments]
+        assert [a.next_change(t) for t in moments] == [b.next_change(t) for t in moments]
+    with pytest.raises(UnknownScenario, match="household"):
+        make_scenario("nope")
+
+
+def test_the_tamper_and_prepayment_scenarios_act() -> None:
+    m = Meter(config(), start=START, source=make_scenario("tamper", start_us=to_us(START)))
+    m.advance_to(START + timedelta(hours=3))
+    assert [e.detail for e in m.events.entries if e.kind == "tamper"] == [
+        "magnet",
+        "terminal cover opened",
+    ]
+    cfg = config(prepayment={"enabled": True, "credit_kwh": 3.0, "alarm_limit_kwh": 1.0})
+    p = Meter(cfg, start=START, source=make_scenario("prepayment", start_us=to_us(START)))
+    p.advance_to(START + timedelta(hours=11))
+    assert p.breaker.state.value == 7
+    p.advance_to(START + timedelta(hours=13))
+    assert p.breaker.state.value == 8  # topped up, released; the button or a command reconnects
+
+
+def test_the_bad_grid_has_sags_swells_and_outages() -> None:
+    m = Meter(config(), start=START, source=make_scenario("bad_grid", seed=2))
+    m.advance_to(START + timedelta(days=7))
+    counters = m.quality.counters
+    assert counters["sag_l1"] > 10
+    assert counters["swell_l1"] > 5
+    assert any(e.kind == "power_failure" for e in m.events.entries)
