@@ -1,0 +1,209 @@
+"""``omnipower emulator``: run an emulated meter with its CCC push, a scenario and a control socket.
+
+    omnipower emulator --config meter.toml [--ccc pty|pty:PATH|tcp:PORT] [--speed N]
+                       [--scenario NAME] [--seed N] [--start ISO] [--state PATH]
+                       [--control PATH] [--no-display]
+
+It prints where its ports are, then the meter's display whenever it changes. The state file
+keeps registers, logs and the invocation counter across restarts; simulated time resumes where
+the last run stopped unless ``--start`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from ccc_gateway.protocol.cipher import Keys
+
+from .control import ControlServer
+from .model.clock import from_us, to_us
+from .model.config import ConfigError, MeterConfig, load_config, parse_config
+from .model.meter import Meter
+from .model.state import StateMismatch
+from .persistence import MeterStore
+from .ports.ccc_frames import PushSecurity
+from .ports.ccc_push import CccPush, CccPushConfig
+from .ports.links import ByteLink, PtyLink, TcpLink
+from .ports.push_lists import AbsentObjects, PushList
+from .runtime import EmulatorRuntime, SimClock
+from .scenarios import SCENARIOS, UnknownScenario, make_scenario
+from .session import control_handlers
+
+__all__ = ["COMMAND", "add_arguments", "run"]
+
+SAVE_EVERY_S: Final = 30.0
+DISPLAY_EVERY_S: Final = 1.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's options."""
+    parser.add_argument("--config", type=Path, help="meter TOML file (default: built-in meter)")
+    parser.add_argument(
+        "--ccc",
+        default="pty",
+        help="where the CCC pushes: pty (symlink ./omnipower-ccc), pty:PATH or tcp:PORT",
+    )
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    parser.add_argument(
+        "--scenario",
+        default="household",
+        choices=sorted(SCENARIOS),
+        help="what happens behind the meter",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="scenario seed (same seed, same run)")
+    parser.add_argument("--start", help="simulated start, ISO 8601 with offset (default: now)")
+    parser.add_argument("--state", type=Path, help="state file (registers, logs, IC)")
+    parser.add_argument("--control", type=Path, help="control socket path (JSON lines)")
+    parser.add_argument("--no-display", action="store_true", help="do not print the display")
+
+
+def _fail(message: str) -> int:
+    print(f"omnipower emulator: {message}", file=sys.stderr)
+    return 2
+
+
+def push_config(config: MeterConfig) -> CccPushConfig:
+    """The CCC push port's settings from the meter configuration."""
+    push = config.push
+    security = None
+    if push.encryption_key is not None:
+        keys = Keys(push.encryption_key, push.authentication_key)
+        security = PushSecurity(keys, config.identity.system_title)
+    return CccPushConfig(
+        push_list=PushList(push.push_list),
+        absent=AbsentObjects(push.absent),
+        hourly=push.hourly,
+        hourly_offset_s=push.hourly_offset_s,
+        security=security,
+    )
+
+
+def _parse_start(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("--start needs a UTC offset, e.g. 2024-03-31T00:00:00+00:00")
+    return moment.astimezone(UTC)
+
+
+def _link(spec: str, speed: float) -> ByteLink:
+    if spec.startswith("tcp:"):
+        port = int(spec.removeprefix("tcp:"))
+        if not 0 <= port <= 65535:
+            raise ValueError("tcp:PORT needs a port 0-65535 (0 picks a free one)")
+        return TcpLink(port=port, baudrate=2400, speed=speed)
+    if spec == "pty" or spec.startswith("pty:"):
+        path = Path(spec.removeprefix("pty:") if spec != "pty" else "omnipower-ccc")
+        return PtyLink(baudrate=2400, speed=speed, symlink=path.absolute())
+    raise ValueError("--ccc takes pty, pty:PATH or tcp:PORT")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of the subcommand."""
+    try:
+        config = load_config(args.config) if args.config is not None else parse_config({})
+        start = _parse_start(args.start)
+        link = _link(args.ccc, args.speed)
+        if args.speed <= 0:
+            raise ValueError("--speed must be positive")
+    except (ConfigError, ValueError) as exc:
+        return _fail(str(exc))
+    try:
+        return asyncio.run(_serve(args, config, start, link))
+    except (StateMismatch, UnknownScenario) as exc:
+        return _fail(str(exc))
+
+
+def build_meter(
+    config: MeterConfig,
+    *,
+    scenario: str,
+    seed: int,
+    start: datetime | None,
+    state: Path | None,
+) -> tuple[Meter, MeterStore | None]:
+    """The meter, its scenario and (with a state file) its restored permanent memory."""
+    begin = start or datetime.now(UTC).replace(microsecond=0)
+    source = make_scenario(scenario, seed=seed, phases=config.phases, start_us=to_us(begin))
+    meter = Meter(config, start=begin, source=source)
+    store = None
+    if state is not None:
+        store = MeterStore(state, meter)
+        if store.load() and start is not None:
+            meter.now_us = to_us(start)
+            meter.resume()
+    return meter, store
+
+
+async def _serve(
+    args: argparse.Namespace, config: MeterConfig, start: datetime | None, link: ByteLink
+) -> int:
+    meter, store = build_meter(
+        config, scenario=args.scenario, seed=args.seed, start=start, state=args.state
+    )
+    next_ic = store.next_invocation_counter if store is not None else meter.next_invocation_counter
+    ccc = CccPush(push_config(config), next_invocation_counter=next_ic)
+    clock = SimClock(from_us(meter.now_us), speed=args.speed)
+    runtime = EmulatorRuntime(meter, clock, ccc, [link])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(link)  # type: ignore[arg-type]
+        print(f"meter {config.identity.serial} ({config.identity.type_number.code})")
+        print(f"CCC push: {link.description} ({ccc.config.push_list.value}, 2400 8N1)")
+        print(f"scenario: {args.scenario} (seed {args.seed}), speed x{args.speed:g}")
+        if args.control is not None:
+            handlers = control_handlers(meter, runtime, ccc, link)
+            server = ControlServer(args.control, handlers)
+            await stack.enter_async_context(server)
+            print(f"control: {args.control}")
+        sys.stdout.flush()
+        tasks = [asyncio.create_task(runtime.run())]
+        if store is not None:
+            tasks.append(asyncio.create_task(_save_loop(store)))
+        if not args.no_display:
+            tasks.append(asyncio.create_task(_display_loop(meter)))
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if store is not None:
+                store.save()
+    return 0
+
+
+async def _save_loop(store: MeterStore) -> None:
+    while True:
+        await asyncio.sleep(SAVE_EVERY_S)
+        store.save()
+
+
+async def _display_loop(meter: Meter) -> None:
+    shown = ""
+    while True:
+        await asyncio.sleep(DISPLAY_EVERY_S)
+        text = meter.display_text() if meter.is_powered() else "(no supply)"
+        if text != shown:
+            stamp = meter.local().replace(microsecond=0).isoformat(sep=" ")
+            print(f"[{stamp}] " + text.replace("\n", " | "), flush=True)
+            shown = text
+
+
+COMMAND: Final = (
+    "emulator",
+    ("run an emulated OMNIPOWER meter with its CCC push", add_arguments, run),
+)
