@@ -50,6 +50,14 @@ class MeterLike(Protocol):
         """Raw register values for the push lists, at the configured resolution."""
         ...
 
+    def meter_clock_at(self, moment: datetime) -> datetime:
+        """What the RTC will read at *moment* (at least the present), without advancing."""
+        ...
+
+    def moment_of(self, meter_time: datetime) -> datetime:
+        """The true moment (not before the present) at which the RTC reads *meter_time*."""
+        ...
+
     def is_powered(self) -> bool:
         """Whether the meter has supply: without it the CCC module is dead and pushes nothing."""
         ...
@@ -110,14 +118,23 @@ class EmulatorRuntime:
                     await task
 
     def step(self, previous_meter_time: datetime) -> datetime:
-        """Advance to now and queue every push due since *previous_meter_time*."""
-        self.meter.advance_to(self.clock.now())
-        meter_now = self.meter.meter_clock()
+        """Advance to now, pushing every list due since *previous_meter_time* on the way.
+
+        Each push is built from the registers at its own trigger time, as on the meter: the
+        model is advanced to the trigger, the snapshot taken, then time goes on.
+        """
+        now = self.clock.now()
+        meter_now = self.meter.meter_clock_at(now)
         if meter_now < previous_meter_time:
-            return meter_now  # the clock was set back: schedule from the new reading
-        if not self.push_enabled or not self.meter.is_powered():
-            return meter_now
-        for due in self.ccc.schedule().due(previous_meter_time, meter_now):
+            self.meter.advance_to(now)
+            return self.meter.meter_clock()  # the clock was set back: schedule from the new reading
+        due_pushes = (
+            self.ccc.schedule().due(previous_meter_time, meter_now) if self.push_enabled else []
+        )
+        for due in due_pushes:
+            self.meter.advance_to(self.meter.moment_of(due.trigger))
+            if not self.meter.is_powered():
+                continue
             frame = self.ccc.build(due, self.meter.push_snapshot())
             if self.on_push is not None:
                 self.on_push(frame)
@@ -126,7 +143,8 @@ class EmulatorRuntime:
                     queue.get_nowait()
                     self.frames_dropped += 1
                 queue.put_nowait(frame)
-        return meter_now
+        self.meter.advance_to(now)
+        return self.meter.meter_clock()
 
     @staticmethod
     async def _drain(link: ByteLink, queue: asyncio.Queue[bytes]) -> None:

@@ -89,6 +89,7 @@ class MeterClock:
     offset_us: int = 0  # RTC minus true time at reference_us
     reference_us: int = 0
     invalid: bool = False
+    _year: tuple[int, int, int, int] = (0, 0, 0, 0)  # cached [first, last) of a year, DST bounds
 
     # --- reading --------------------------------------------------------------------------
 
@@ -101,7 +102,13 @@ class MeterClock:
         """Whether the meter's table puts *rtc_us* (RTC UTC) in summer time."""
         if not self.eu_dst:
             return False
-        start, end = eu_summer_time(from_us(rtc_us).year)
+        first, last, start, end = self._year
+        if not first <= rtc_us < last:
+            year = from_us(rtc_us).year
+            start, end = eu_summer_time(year)
+            first = to_us(datetime(year, 1, 1, tzinfo=UTC))
+            last = to_us(datetime(year + 1, 1, 1, tzinfo=UTC))
+            self._year = (first, last, start, end)
         return start <= rtc_us < end
 
     def local_us(self, rtc_us: int) -> int:

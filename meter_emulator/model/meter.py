@@ -21,7 +21,7 @@ from ccc_gateway.protocol.axdr import CosemDateTime
 
 from .billing import Debiting, PeakPower
 from .breaker import Breaker, CouplingState
-from .clock import MINUTE, MeterClock, from_us, naive_from_us, to_us
+from .clock import HOUR, MINUTE, MeterClock, from_us, naive_from_us, naive_to_us, to_us
 from .config import MeterConfig
 from .display import Display
 from .energy import EnergyRegisters
@@ -99,6 +99,23 @@ class Meter:
     def meter_clock(self) -> datetime:
         """The RTC reading now: local wall-clock time (naive), as MeterLike wants."""
         return self.local()
+
+    def meter_clock_at(self, moment: datetime) -> datetime:
+        """What the RTC reads at *moment* if nothing sets it before (naive local time)."""
+        return self.clock.local(max(to_us(moment), self.now_us))[0]
+
+    def moment_of(self, meter_time: datetime) -> datetime:
+        """The latest true moment, not before the present, at which the RTC reads *meter_time*.
+
+        Never earlier than the model's present (the model cannot go back); in the repeated
+        autumn hour the later reading wins.
+        """
+        local = naive_to_us(meter_time)
+        base = local - self.clock.gmt_offset_h * HOUR
+        rtcs = [rtc for rtc in (base - HOUR, base) if self.clock.local_us(rtc) == local]
+        if not rtcs:
+            return from_us(self.now_us)
+        return from_us(max(self.now_us, self.clock.true_for_rtc(max(rtcs))))
 
     def dst(self) -> bool:
         """Whether the meter's clock is in summer time now."""

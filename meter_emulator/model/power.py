@@ -79,16 +79,8 @@ class Measurement:
     frequency_hz: float
     thd_pct: float
     powered: bool
-
-    @property
-    def active_mw(self) -> int:
-        """Net active power (import - export), milliwatts."""
-        return sum(p.active_mw for p in self.phases)
-
-    @property
-    def reactive_mvar(self) -> int:
-        """Net reactive power, millivar."""
-        return sum(p.reactive_mvar for p in self.phases)
+    active_mw: int = 0  # net (import - export), the sum of the phases
+    reactive_mvar: int = 0
 
     @property
     def apparent_mva(self) -> int:
@@ -116,4 +108,11 @@ def measure(supply: Supply, *, phases: int, connected: bool) -> Measurement:
         current = s_va / voltage if flowing and voltage else 0.0
         pf = abs(p) / 1000 / s_va if s_va else 1.0
         out.append(PhaseMeasurement(voltage if powered else 0.0, p, q, current, pf))
-    return Measurement(tuple(out), supply.frequency_hz if powered else 0.0, supply.thd_pct, powered)
+    return Measurement(
+        tuple(out),
+        supply.frequency_hz if powered else 0.0,
+        supply.thd_pct,
+        powered,
+        sum(p.active_mw for p in out),
+        sum(p.reactive_mvar for p in out),
+    )

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from ccc_gateway.protocol import decode_frame
 from ccc_gateway.protocol.push import ListKind
+from meter_emulator.cli import push_config
 from meter_emulator.model import ConstantLoad, Meter, PhaseSupply, Supply, parse_config
 from meter_emulator.ports.ccc_push import CccPush, CccPushConfig
 from meter_emulator.runtime import EmulatorRuntime, SimClock
 
-START = datetime(2024, 7, 1, 9, 59, 55, tzinfo=UTC)  # meter clock 11:59:55 (CEST)
+START = datetime(2024, 7, 1, 9, 59, 55, tzinfo=UTC)
+UTC_PLUS_2 = timezone(timedelta(hours=2))  # meter clock 11:59:55 (CEST)
 
 
 class FakeTime:
@@ -83,6 +85,31 @@ def test_the_hourly_list_goes_out_at_its_offset() -> None:
     assert hourly[0].apdu_datetime is not None
     assert hourly[0].apdu_datetime.to_naive() == datetime(2024, 7, 1, 12, 0, 25)
     assert hourly[0].readings["1.1.1.8.0.255"].raw == _meter(runtime).energy.wh("a_plus") // 10
+
+
+def test_each_push_carries_the_registers_at_its_trigger_time() -> None:
+    meter = Meter(
+        parse_config({"software": {"display_decimals": 4}, "push": {"list": "dlms_push_1"}}),
+        start=START,
+        source=ConstantLoad(Supply((PhaseSupply(231.0, 3600.0, 0.0),))),
+    )
+    fake = FakeTime()
+    frames: list[bytes] = []
+    runtime = EmulatorRuntime(
+        meter,
+        SimClock(START, speed=1000, monotonic=fake),  # 100 simulated seconds per tick
+        CccPush(push_config(meter.config), next_invocation_counter=meter.next_invocation_counter),
+        [],
+        on_push=frames.append,
+    )
+    _run(runtime, fake, 0.3)
+    pushes = [decode_frame(f) for f in frames]
+    assert len(pushes) == 3  # one per tick: a meter does not replay missed pushes
+    for push in pushes:
+        assert push.apdu_datetime is not None
+        trigger = push.apdu_datetime.to_datetime(UTC_PLUS_2)
+        seconds = (trigger - START).total_seconds()
+        assert push.readings["1.1.1.8.0.255"].raw == int(seconds)  # 3600 W: 1 Wh per second
 
 
 def test_no_supply_no_push() -> None:

@@ -120,3 +120,8 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     bad.write_text("[meter\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_the_shipped_example_is_the_default_meter() -> None:
+    example = Path(__file__).parents[3] / "meter_emulator" / "data" / "meter.example.toml"
+    assert load_config(example) == parse_config({})
