@@ -313,11 +313,11 @@ class Iec62056Server:
             case CommandId.W5:
                 if address != CLOCK:
                     raise _Refused(ErrorCode.NOT_WRITABLE)
-                self.meter.set_clock(_time(argument))
+                self._set_clock(argument)
                 return [self._send(Ack())]
             case CommandId.W1:
                 if address == CLOCK:
-                    self.meter.set_clock(_time(argument))
+                    self._set_clock(argument)
                 elif address in self.meter.writable_registers:
                     try:
                         self.meter.write_register(address, argument)
@@ -329,6 +329,12 @@ class Iec62056Server:
                 return [self._send(Ack())]
             case _:  # R6
                 return [self._logger(address, argument, now)]
+
+    def _set_clock(self, argument: str) -> None:
+        try:
+            self.meter.set_clock(_time(argument))
+        except ValueError:  # a time the meter's clock cannot show (skipped by the spring change)
+            raise _Refused(ErrorCode.BAD_VALUE) from None
 
     def _logger(self, address: str, argument: str, now: float) -> Transmit:
         match = _LOGGER_ARGS.fullmatch(argument)
