@@ -36,7 +36,14 @@ from ..protocol.dlms.link import LinkConnected, LinkDisconnected
 from ..protocol.errors import OmnipowerError, ServiceRefused
 from ..protocol.hdlc import HdlcAddress
 from ..protocol.omnipower_objects import OBJECTS, CosemObject, by_name
-from .session import MeterClock, ObjectRefused, OpticalSession, OpticalUnavailable, ProfileRow
+from .session import (
+    MeterClock,
+    ObjectRefused,
+    OpticalPort,
+    OpticalSession,
+    OpticalUnavailable,
+    ProfileRow,
+)
 
 __all__ = ["DlmsOpticalPort", "DlmsSession", "open_optical_port"]
 
@@ -58,8 +65,12 @@ _PROFILE_COLUMNS: Final = {
 }
 
 
-def open_optical_port(config: OpticalPortConfig) -> DlmsOpticalPort:
-    """The port *config* describes (the IEC 62056-21 readout port is not built here yet)."""
+def open_optical_port(config: OpticalPortConfig) -> OpticalPort:
+    """The port *config* describes: DLMS over HDLC, or the IEC 62056-21 readout fallback."""
+    if config.protocol == "iec62056-21":
+        from .iec62056_21_session import iec62056_port
+
+        return iec62056_port(config)
     if config.protocol != "dlms":
         raise OpticalUnavailable(
             f"optical protocol {config.protocol!r} is read by the readout client, not DLMS"
