@@ -132,14 +132,15 @@ def build_meter(
 ) -> tuple[Meter, MeterStore | None]:
     """The meter, its scenario and (with a state file) its restored permanent memory."""
     begin = start or datetime.now(UTC).replace(microsecond=0)
-    source = make_scenario(scenario, seed=seed, phases=config.phases, start_us=to_us(begin))
-    meter = Meter(config, start=begin, source=source)
+    meter = Meter(config, start=begin)
     store = None
     if state is not None:
         store = MeterStore(state, meter)
         if store.load() and start is not None:
             meter.now_us = to_us(start)
-            meter.resume()
+    # the scenario starts where the meter is (a restored meter resumes its simulated time)
+    meter.source = make_scenario(scenario, seed=seed, phases=config.phases, start_us=meter.now_us)
+    meter.resume()
     return meter, store
 
 

@@ -12,7 +12,7 @@ changes nothing. Commands:
 - ``breaker`` {value: 1 disconnect, 2 release, 3 reconnect}.
 - ``top_up`` {kwh}; ``alarm_limit`` {kwh}; ``tariff`` {tariff: 0-4}; ``tariff_inputs`` {i1, i2}.
 - ``relay`` {relay: 1|2, on}; ``set_time`` {local: ISO, dst?}; ``shift_time`` {seconds}.
-- ``debiting_stop``; ``clear_events``.
+- ``debiting_stop``; ``pulses`` {count} on the module's pulse input; ``clear_events``.
 - ``fault`` {name, count?}; ``push`` {enabled}; ``unplug`` {seconds} (pty only).
 """
 
@@ -26,6 +26,7 @@ from typing import Any
 from .control import ArgumentError, Handler, get_bool, get_number, get_str
 from .model.meter import Meter
 from .model.power import PhaseSupply, Supply
+from .model.source import Action, ActionKind
 from .ports.ccc_push import CccPush
 from .ports.faults import Fault
 from .ports.links import ByteLink, PtyLink
@@ -67,7 +68,21 @@ def meter_state(meter: Meter) -> dict[str, Any]:
         "tamper": {"magnet": meter.tamper.magnet, "cover_open": meter.tamper.cover_open},
         "meter_status": int(meter.meter_status),
         "event_status": int(meter.event_status),
-        "quality": {"counters": meter.quality.counters, "thd_pct": meter.quality.thd_pct},
+        "quality": {
+            "counters": meter.quality.counters,
+            "thd_pct": meter.quality.thd_pct,
+            "unbalance_pct": round(meter.quality.unbalance_pct, 2),
+            "records": [
+                {
+                    "phase": e.phase,
+                    "kind": e.kind.value,
+                    "start": e.start.isoformat(),
+                    "duration_s": e.duration_s,
+                    "extreme_v": e.extreme_v,
+                }
+                for e in meter.quality.records[-10:]
+            ],
+        },
         "events": [
             {"local": e.local.isoformat(), "kind": e.kind, "detail": e.detail}
             for e in list(meter.events.entries)[-20:]
@@ -207,6 +222,11 @@ def control_handlers(
         meter.set_override(None)
         return "scenario"
 
+    def pulses(args: Mapping[str, Any]) -> int:
+        count = int(get_number(args, "count", minimum=1, maximum=1_000_000))
+        meter.apply(Action(ActionKind.PULSES, count))
+        return meter.debiting.pulse_input
+
     def debiting(_: Mapping[str, Any]) -> int:
         meter.debiting_stop_now()
         return meter.debiting.stop_count
@@ -240,6 +260,7 @@ def control_handlers(
         "set_time": set_time,
         "shift_time": shift_time,
         "debiting_stop": debiting,
+        "pulses": pulses,
         "clear_events": clear_events,
         "fault": fault,
         "push": push,

@@ -91,6 +91,7 @@ class Breaker:
     log: deque[CutoffRecord] = field(default_factory=lambda: deque(maxlen=CUTOFF_LOG_DEPTH))
     deadline_us: int | None = None  # a timed transition (warning → cut-off → reconnect)
     opened_count: int = 0
+    changes: int = 0  # transitions ever (the log keeps only the last 200)
 
     def __post_init__(self) -> None:
         if self.present and not self.config.initially_connected:
@@ -110,6 +111,7 @@ class Breaker:
         if self.state.closed and not state.closed:
             self.opened_count += 1
         self.log.append(CutoffRecord(now_us, self.state, state, reason))
+        self.changes += 1
         self.state = state
         self.deadline_us = None
 
@@ -242,6 +244,7 @@ class Breaker:
             "state": self.state.value,
             "deadline_us": self.deadline_us,
             "opened_count": self.opened_count,
+            "changes": self.changes,
             "log": [[r.at_us, r.before.value, r.after.value, r.reason] for r in self.log],
         }
 
@@ -250,6 +253,7 @@ class Breaker:
         self.state = CouplingState(state["state"])
         self.deadline_us = state["deadline_us"]
         self.opened_count = int(state["opened_count"])
+        self.changes = int(state["changes"])
         self.log.clear()
         for at, before, after, reason in state["log"]:
             self.log.append(CutoffRecord(at, CouplingState(before), CouplingState(after), reason))

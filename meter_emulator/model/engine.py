@@ -77,6 +77,7 @@ class MeterEngine:
         self.override: Supply | None = None
         self.on_event: Callable[[str, str], None] | None = None
         self._outage_start_us: int | None = None
+        self._breaker_seen = 0
         self.supply = self.source.supply_at(self.now_us)
         self.measured = self._measure()
         self.tariff = self.tariffs.tariff(self.local())
@@ -138,6 +139,7 @@ class MeterEngine:
         self.measured = self._measure()
         self.tariff = self.tariffs.tariff(self.local())
         self._update_meter_status()
+        self._breaker_seen = self.breaker.changes
         self._reset_boundaries()
 
     # --- boundaries -----------------------------------------------------------------------
@@ -163,6 +165,7 @@ class MeterEngine:
             "source": NEVER if nxt is None else nxt,
             "period": self._next_period(self.config.integration_period_min),
             "analysis": self._next_period(self.config.analysis_interval_min),
+            "variation": self._next_period(10),
             "tariff": self._local_boundary(self.tariffs.next_switch_local(local)),
             "debiting": self._local_boundary(self.debiting.next_stop_local(local)),
             "window": self._local_boundary(self.prepayment.next_window_edge_local(local)),
@@ -187,6 +190,7 @@ class MeterEngine:
     def _integrate(self, dt_us: int) -> None:
         if self.measured.powered:
             self.debiting.powered_us += dt_us
+            self.quality.accumulate(dt_us, self.measured)
         if self.measured.active_mw or self.measured.reactive_mvar:
             self.energy.integrate(self.measured, dt_us, self.tariff)
         import_mw = self.measured.active_mw
@@ -219,6 +223,11 @@ class MeterEngine:
         if due["breaker"] <= now:
             self.breaker.on_deadline(now, power_w=self._power_w())
             self._after_breaker_change()
+            self._observe_supply()  # a reconnected load may breach the threshold again
+        if due["variation"] <= now:
+            for phase in self.quality.close_interval():
+                self._record("voltage_variation", f"L{phase} 10-minute mean outside Un ± 10 %")
+            due["variation"] = self._next_period(10)
         if due["tariff"] <= now:
             self._update_tariff()
         if due["period"] <= now:
@@ -310,11 +319,12 @@ class MeterEngine:
         self._due["breaker"] = (
             NEVER if self.breaker.deadline_us is None else self.breaker.deadline_us
         )
-        last = self.breaker.log[-1] if self.breaker.log else None
-        if last is not None and last.at_us == self.now_us:
+        new = min(self.breaker.changes - self._breaker_seen, len(self.breaker.log))
+        for record in list(self.breaker.log)[len(self.breaker.log) - new :]:
             self._record(
-                "breaker_changed", f"{last.before.value}->{last.after.value} {last.reason}"
+                "breaker_changed", f"{record.before.value}->{record.after.value} {record.reason}"
             )
+        self._breaker_seen = self.breaker.changes
         if not self.breaker.closed:
             self.event_status |= EventStatus.BREAKER_OPENED
             self.load_profile.flag(ProfileStatus.BREAKER_OPEN)

@@ -1,5 +1,5 @@
 """Power quality after EN 50160: sags, swells and interruptions per phase, with counters and
-event records, and the instantaneous THD and voltage unbalance.
+event records; 10-minute voltage variations; the instantaneous THD and voltage unbalance.
 
 EN 50160 thresholds, relative to the nominal voltage Un: a sag starts below 90 % Un, a swell
 above 110 % Un, an interruption below 5 % Un. An event lasts from the first stretch of time
@@ -62,6 +62,31 @@ class PowerQuality:
     thd_pct: float = 0.0
     unbalance_pct: float = 0.0
     _running: dict[int, _Running] = field(default_factory=dict)
+    _volt_us: list[float] = field(default_factory=list)  # V x us this 10-minute interval
+    _interval_us: int = 0
+
+    def accumulate(self, dt_us: int, measured: Measurement) -> None:
+        """Add *dt_us* of the measured voltages to the running 10-minute means."""
+        if not self._volt_us:
+            self._volt_us = [0.0] * self.phases
+        for index, phase in enumerate(measured.phases):
+            self._volt_us[index] += phase.voltage_v * dt_us
+        self._interval_us += dt_us
+
+    def close_interval(self) -> list[int]:
+        """End a 10-minute interval (EN 50160 voltage variations): phases whose mean voltage
+        lay outside Un ± 10 % are counted and returned (1-based)."""
+        out = []
+        if self._interval_us:
+            for index, total in enumerate(self._volt_us, start=1):
+                mean = total / self._interval_us
+                if not SAG_FRACTION * self.nominal_v <= mean <= SWELL_FRACTION * self.nominal_v:
+                    key = f"variation_l{index}"
+                    self.counters[key] = self.counters.get(key, 0) + 1
+                    out.append(index)
+        self._volt_us = [0.0] * self.phases
+        self._interval_us = 0
+        return out
 
     def classify(self, voltage: float) -> VoltageState:
         """EN 50160 class of one voltage."""

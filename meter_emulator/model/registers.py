@@ -107,6 +107,7 @@ def readings(meter: Meter) -> dict[str, tuple[Any, str]]:
         "32.36.0": (meter.quality.counters.get("swell_l1", 0), ""),
         "32.32.0": (meter.quality.counters.get("sag_l1", 0), ""),
         "32.7.124": (round(meter.quality.thd_pct, 1), "%"),
+        "32.37.0": (meter.quality.counters.get("variation_l1", 0), ""),
     }
     for name, code in (
         ("a_plus", "1.8"),

@@ -99,9 +99,9 @@ def test_power_threshold_warning_cutoff_and_reconnect(automatic: bool) -> None:
     m.advance_to(START + MINUTE + timedelta(seconds=30))
     assert state(m) is S.CUTOFF
     m.advance_to(START + MINUTE + timedelta(seconds=90))
-    assert state(m) is (S.CONNECTED if automatic else S.AWAITING_RECONNECT)
-    wh = m.energy.wh("a_plus")
-    assert wh == 1000 // 60 + 6000 * 30 // 3600 + (6000 * 0 if not automatic else 0)
+    # automatic: reconnected, and the load still over the threshold is warned again
+    assert state(m) is (S.PRE_CUTOFF_WARNING if automatic else S.AWAITING_RECONNECT)
+    assert m.energy.wh("a_plus") == (1000 * 60 + 6000 * 30) // 3600  # nothing while cut off
 
 
 def test_log_only_keeps_the_breaker_closed() -> None:
@@ -166,3 +166,25 @@ def test_every_command_sequence_ends_in_a_valid_state_or_is_refused(commands: li
             assert breaker.state is before  # a refused command changes nothing
         assert breaker.state in S
         assert breaker.closed == (breaker.state is S.CONNECTED)
+
+
+def test_a_reconnected_overload_is_cut_again() -> None:
+    m = Meter(
+        config(
+            breaker={
+                "cutoff_bases": ["current_power"],
+                "power_threshold_w": 5000,
+                "warning_s": 10,
+                "reconnect_delay_s": 20,
+                "automatic_reconnect": True,
+            }
+        ),
+        start=START,
+        source=Steps([], initial=load(6000.0)),
+    )
+    m.advance_to(START + timedelta(seconds=10))
+    assert state(m) is S.CUTOFF
+    m.advance_to(START + timedelta(seconds=30))
+    assert state(m) is S.PRE_CUTOFF_WARNING  # reconnected, still too much: warned again
+    m.advance_to(START + timedelta(seconds=40))
+    assert state(m) is S.CUTOFF

@@ -83,3 +83,34 @@ def test_display_lists_and_the_return_to_auto() -> None:
     assert "manual" in m.display_text()
     m.advance_to(START + 131 * SECOND)
     assert "auto" in m.display_text()
+
+
+def test_ten_minute_voltage_variations() -> None:
+    changes = [
+        (START + timedelta(minutes=10), load(100.0, voltage_v=200.0), ()),  # a long undervoltage
+        (START + timedelta(minutes=30), load(100.0), ()),
+    ]
+    m = Meter(config(), start=START, source=Steps(changes, initial=load(100.0)))
+    m.advance_to(START + timedelta(hours=1))
+    assert m.quality.counters["variation_l1"] == 2
+    assert m.readings()["32.37.0"] == (2, "")
+    assert m.quality.count(1, VoltageState.SAG) == 1  # and one (long) sag
+
+
+def test_three_phase_unbalance() -> None:
+    from meter_emulator.model import PhaseSupply, Supply
+
+    from .helpers import THREE
+
+    supply = Supply((PhaseSupply(230, 100, 0), PhaseSupply(240, 100, 0), PhaseSupply(220, 100, 0)))
+    m = meter(supply, meter={"type_number": THREE})
+    assert round(m.quality.unbalance_pct, 2) == round(10 / 230 * 100, 2)
+
+
+def test_breaker_events_are_recorded_once() -> None:
+    m = meter(load(100.0), prepayment={"enabled": True, "credit_kwh": 5})
+    m.write_coupling(1)
+    m.write_coupling(2)
+    m.press_button()
+    kinds = [e.detail for e in m.events.entries if e.kind == "breaker_changed"]
+    assert kinds == ["4->1 command", "1->8 release command", "8->4 push button"]
