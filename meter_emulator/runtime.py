@@ -132,7 +132,10 @@ class EmulatorRuntime:
             self.ccc.schedule().due(previous_meter_time, meter_now) if self.push_enabled else []
         )
         for due in due_pushes:
-            self.meter.advance_to(self.meter.moment_of(due.trigger))
+            moment = self.meter.moment_of(due.trigger)
+            if self.meter.meter_clock_at(moment) != due.trigger:
+                continue  # a time the clock skipped (spring DST change, clock set forward)
+            self.meter.advance_to(moment)
             if not self.meter.is_powered():
                 continue
             frame = self.ccc.build(due, self.meter.push_snapshot())

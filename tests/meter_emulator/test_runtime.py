@@ -112,6 +112,28 @@ def test_each_push_carries_the_registers_at_its_trigger_time() -> None:
         assert push.readings["1.1.1.8.0.255"].raw == int(seconds)  # 3600 W: 1 Wh per second
 
 
+def test_no_push_at_a_time_the_spring_change_skips() -> None:
+    meter = Meter(parse_config({}), start=datetime(2024, 3, 31, 0, 59, 45, tzinfo=UTC))
+    fake = FakeTime()
+    frames: list[bytes] = []
+    runtime = EmulatorRuntime(
+        meter,
+        SimClock(datetime(2024, 3, 31, 0, 59, 45, tzinfo=UTC), speed=100, monotonic=fake),
+        CccPush(
+            CccPushConfig(hourly_offset_s=25), next_invocation_counter=meter.next_invocation_counter
+        ),
+        [],
+        on_push=frames.append,
+    )
+    _run(runtime, fake, 0.5)  # 50 simulated seconds across 02:00 → 03:00 local
+    times = [decode_frame(f).apdu_datetime for f in frames]
+    naive = [t.to_naive() for t in times if t is not None]
+    assert datetime(2024, 3, 31, 2, 0, 25) not in naive
+    assert naive[0] == datetime(2024, 3, 31, 1, 59, 50)
+    assert naive[-1] == datetime(2024, 3, 31, 3, 0, 30)
+    assert [t.dst for t in times if t is not None] == [False] + [True] * (len(naive) - 1)
+
+
 def test_no_supply_no_push() -> None:
     runtime, fake, frames = _runtime()
     _meter(runtime).set_override(Supply((PhaseSupply(0.0),)), seconds=60)
