@@ -10,6 +10,8 @@ no input raises. Rules:
   mechanism the association does not use 11, an unsupported application context 2.
 * Services need an association and the negotiated conformance bit; otherwise the answer is an
   exception-response (service-not-allowed).
+* An HLS-GMAC association (optional, :mod:`.hls`) serves nothing but the HLS reply until the
+  client proved its key, and only glo-ciphered requests after.
 * An object the association does not see is object-undefined; a class that does not match is
   object-class-inconsistent; an attribute the rights do not allow is read-write-denied.
 * A GET answer longer than the client's max receive PDU (or the meter's own) goes out in
@@ -26,14 +28,17 @@ from typing import Final
 from ccc_gateway.protocol.axdr import Data, decode_data, encode_data
 from ccc_gateway.protocol.dlms.acse import Aare, Aarq, Rlre, Rlrq
 from ccc_gateway.protocol.dlms.action import ActionRequestNormal, ActionResponseNormal
-from ccc_gateway.protocol.dlms.codec import parse_apdu
+from ccc_gateway.protocol.dlms.ciphering import CipheredPdu
+from ccc_gateway.protocol.dlms.codec import Apdu, parse_apdu
 from ccc_gateway.protocol.dlms.descriptors import (
     AttributeDescriptor,
     MethodDescriptor,
     SelectiveAccess,
 )
 from ccc_gateway.protocol.dlms.enums import (
+    LN_REFERENCING_CIPHERED,
     LN_REFERENCING_NO_CIPHERING,
+    MECHANISM_HLS_GMAC,
     MECHANISM_LLS,
     AcseServiceUserDiagnostic,
     ActionResult,
@@ -70,6 +75,7 @@ from ccc_gateway.protocol.dlms.set import (
 from ccc_gateway.protocol.errors import MalformedData, RemoteProtocolError, UnknownApdu
 
 from .association import AssociationConfig, AssociationStatus, Authentication
+from .hls import HlsSession
 from .registry import ObjectRegistry
 
 __all__ = ["ServerSession"]
@@ -79,6 +85,8 @@ __all__ = ["ServerSession"]
 _BLOCK_OVERHEAD: Final = 12
 #: Smallest client max receive PDU that leaves room for a block of data.
 _MIN_PDU: Final = 16
+#: Class 15's reply_to_HLS_authentication on the current association.
+_REPLY_TO_HLS: Final = MethodDescriptor.of(15, "0.0.40.0.0.255", 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +133,7 @@ class ServerSession:
         self._set_target: AttributeDescriptor | None = None
         self._set_raw = bytearray()
         self._set_block = 0
+        self._hls: HlsSession | None = None
 
     @property
     def association_name(self) -> str | None:
@@ -147,7 +156,27 @@ class ServerSession:
             self._release()
             return Rlre().to_bytes()
         config = self.config
-        if self.status is not AssociationStatus.ASSOCIATED or config is None:
+        hls = self._hls
+        if config is None or self.status is AssociationStatus.NON_ASSOCIATED:
+            return _exception(ExceptionServiceError.OPERATION_NOT_POSSIBLE)
+        if hls is None:
+            return self._serve(request, config)
+        if not isinstance(request, CipheredPdu):
+            return _exception(ExceptionServiceError.OPERATION_NOT_POSSIBLE)
+        plain = hls.unprotect(request)
+        if isinstance(plain, ExceptionResponse):
+            return plain.to_bytes()
+        try:
+            inner = parse_apdu(plain)
+        except RemoteProtocolError:
+            return _exception(ExceptionServiceError.OTHER_REASON)
+        if self.status is AssociationStatus.ASSOCIATION_PENDING:
+            return hls.protect(self._hls_reply(inner, hls))
+        return hls.protect(self._serve(inner, config))
+
+    def _serve(self, request: Apdu, config: AssociationConfig) -> bytes:
+        """A service request of an established association."""
+        if self.status is not AssociationStatus.ASSOCIATED:
             return _exception(ExceptionServiceError.OPERATION_NOT_POSSIBLE)
         context = _Context(config.name)
         if not isinstance(request, GetRequestNext):
@@ -171,6 +200,18 @@ class ServerSession:
             ExceptionStateError.SERVICE_UNKNOWN, ExceptionServiceError.SERVICE_NOT_SUPPORTED
         ).to_bytes()
 
+    def _hls_reply(self, request: Apdu, hls: HlsSession) -> bytes:
+        """Passes 3 and 4: only reply_to_HLS_authentication is served until they succeed."""
+        if not isinstance(request, ActionRequestNormal) or request.method != _REPLY_TO_HLS:
+            return _exception(ExceptionServiceError.OPERATION_NOT_POSSIBLE)
+        invoke = request.invoke_id_and_priority
+        returned = hls.reply(request.parameters)
+        if returned is None:
+            self.status = AssociationStatus.NON_ASSOCIATED
+            return ActionResponseNormal(ActionResult.OTHER_REASON, None, invoke).to_bytes()
+        self.status = AssociationStatus.ASSOCIATED
+        return ActionResponseNormal(ActionResult.SUCCESS, returned, invoke).to_bytes()
+
     # -- association ----------------------------------------------------------------------------
 
     def _associate(self, aarq: Aarq) -> Aare:
@@ -181,8 +222,19 @@ class ServerSession:
             return _reject(AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE)
         if not config.available():
             return _reject(AcseServiceUserDiagnostic.NO_REASON_GIVEN, transient=True)
-        if aarq.application_context_name != LN_REFERENCING_NO_CIPHERING:
+        hls: HlsSession | None = None
+        if config.authentication is Authentication.HLS_GMAC:
+            if config.hls is None:
+                return _reject(AcseServiceUserDiagnostic.NO_REASON_GIVEN)
+            hls = HlsSession(config.hls)
+            accepted = hls.accept(aarq)
+            if isinstance(accepted, AcseServiceUserDiagnostic):
+                return _reject(accepted)
+            initiate: object = accepted
+        elif aarq.application_context_name != LN_REFERENCING_NO_CIPHERING:
             return _reject(AcseServiceUserDiagnostic.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
+        else:
+            initiate = aarq.user_information
         if config.authentication is Authentication.LLS:
             if aarq.mechanism_name is None:
                 return _reject(AcseServiceUserDiagnostic.AUTHENTICATION_MECHANISM_NAME_REQUIRED)
@@ -192,7 +244,6 @@ class ServerSession:
                 )
             if aarq.authentication_value != config.password:
                 return _reject(AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE)
-        initiate = aarq.user_information
         if not isinstance(initiate, InitiateRequest):
             return _reject(AcseServiceUserDiagnostic.NO_REASON_GIVEN)
         error = self._initiate_error(initiate, config)
@@ -211,6 +262,19 @@ class ServerSession:
         self.max_send_pdu_size = min(
             initiate.client_max_receive_pdu_size or 0xFFFF, config.max_receive_pdu_size
         )
+        response = InitiateResponse(self.negotiated, config.max_receive_pdu_size)
+        if hls is not None and config.hls is not None:
+            self._hls = hls
+            self.status = AssociationStatus.ASSOCIATION_PENDING
+            return Aare(
+                AssociationResult.ACCEPTED,
+                AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED,
+                hls.protect_pdu(response.to_bytes()),
+                LN_REFERENCING_CIPHERED,
+                responding_ap_title=config.hls.system_title,
+                mechanism_name=MECHANISM_HLS_GMAC,
+                authentication_value=hls.server_challenge,
+            )
         self.status = AssociationStatus.ASSOCIATED
         lls = config.authentication is Authentication.LLS
         return Aare(
@@ -231,6 +295,7 @@ class ServerSession:
         return None
 
     def _release(self) -> None:
+        self._hls = None
         self.status = AssociationStatus.NON_ASSOCIATED
         self.negotiated = Conformance(0)
         self._blocks.clear()

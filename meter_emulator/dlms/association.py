@@ -14,9 +14,12 @@ from enum import Enum
 from typing import Final
 
 from ccc_gateway.protocol.axdr import BitString, Data, DataType
+from ccc_gateway.protocol.cipher import Keys
 from ccc_gateway.protocol.dlms.descriptors import SelectiveAccess
 from ccc_gateway.protocol.dlms.enums import (
+    LN_REFERENCING_CIPHERED,
     LN_REFERENCING_NO_CIPHERING,
+    MECHANISM_HLS_GMAC,
     MECHANISM_LLS,
     Conformance,
     DataAccessResult,
@@ -32,6 +35,7 @@ __all__ = [
     "AssociationLn",
     "AssociationStatus",
     "Authentication",
+    "HlsGmacServer",
 ]
 
 #: The current association's object (Blue Book: 0.0.40.0.0.255).
@@ -43,6 +47,24 @@ class Authentication(Enum):
 
     NONE = "none"
     LLS = "lls"
+    HLS_GMAC = "hls-gmac"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class HlsGmacServer:
+    """The meter's side of HLS mechanism 5 with glo-ciphering (optional on OMNIPOWER).
+
+    The challenge (StoC) and the invocation counter come from outside: the runtime draws the
+    random bytes and the model persists the counter, so the server itself stays pure.
+    """
+
+    keys: Keys
+    system_title: bytes
+    challenge: Callable[[], bytes]
+    next_invocation_counter: Callable[[], int]
+
+    def __repr__(self) -> str:
+        return f"HlsGmacServer(system_title={self.system_title.hex().upper()}, <keys redacted>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +81,10 @@ class AssociationConfig:
     max_receive_pdu_size: int = 1010
     #: Whether the association may be opened now (the CCC one only while push is off).
     available: Callable[[], bool] = lambda: True
+    #: Keys and title when ``authentication`` is HLS-GMAC.
+    hls: HlsGmacServer | None = None
+    #: Whether it may write the R(W) objects (only the primary module's association may).
+    writes_module_objects: bool = False
 
 
 class AssociationStatus(Enum):
@@ -124,7 +150,8 @@ class AssociationLn(CosemObject):
                 (integer(config.client_sap), long_unsigned(config.logical_device)),
             )
         if attribute == 4:
-            return _oid_structure(LN_REFERENCING_NO_CIPHERING)
+            hls = config.authentication is Authentication.HLS_GMAC
+            return _oid_structure(LN_REFERENCING_CIPHERED if hls else LN_REFERENCING_NO_CIPHERING)
         if attribute == 5:
             conformance = format(int(config.conformance), "024b")
             return Data(
@@ -141,6 +168,8 @@ class AssociationLn(CosemObject):
         if attribute == 6:
             if config.authentication is Authentication.LLS:
                 return _oid_structure(MECHANISM_LLS)
+            if config.authentication is Authentication.HLS_GMAC:
+                return _oid_structure(MECHANISM_HLS_GMAC)
             return Data(DataType.NULL_DATA, None)
         return enum(AssociationStatus.ASSOCIATED.value)
 

@@ -5,11 +5,12 @@ The object table is :data:`ccc_gateway.protocol.omnipower_objects.OBJECTS`, shar
 gateway's client so names, classes and access can never disagree. The meter model plugs in
 through :class:`MeterProvider`; every value is read from it at the moment of the request.
 
-Access (PROTOCOL.md 2.3.2, 2.3.4): the three LLS associations (primary module 18, optical 19,
-CCC 20) read every attribute and write attribute 2 of the RW objects; R(W) objects are written
-only by the primary module, so the optical port gets read-write-denied. The public association
-(16 to logical device 1) only reads. The load profile's capture_period (attribute 4) is RW, and
-the clock's time (attribute 2) and shift_time (method 6) are open to the LLS associations.
+Access (PROTOCOL.md 2.3.2, 2.3.4): the authenticated associations (LLS: primary module 18,
+optical 19, CCC 20; or an HLS one) read every attribute and write attribute 2 of the RW objects;
+R(W) objects are written only by the primary module, so the optical port gets
+read-write-denied. The public association (16 to logical device 1) only reads. The load
+profile's capture_period (attribute 4) is RW, and the clock's time (attribute 2) and
+shift_time (method 6) are open to the authenticated associations.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ PUBLIC_CONFORMANCE: Final = Conformance.GET | Conformance.BLOCK_TRANSFER_WITH_GE
 LLS_CONFORMANCE: Final = (
     PUBLIC_CONFORMANCE | Conformance.SET | Conformance.ACTION | Conformance.SELECTIVE_ACCESS
 )
-_LLS: Final = ("primary", "optical", "ccc")
 
 
 class MeterProvider(Protocol):
@@ -127,7 +127,15 @@ def omnipower_associations(
     optical, ccc = (20, 19) if firmware_f1 else (19, 20)
     return (
         AssociationConfig("public", 16, 1, PUBLIC_CONFORMANCE),
-        AssociationConfig("primary", 18, 16, LLS_CONFORMANCE, Authentication.LLS, password),
+        AssociationConfig(
+            "primary",
+            18,
+            16,
+            LLS_CONFORMANCE,
+            Authentication.LLS,
+            password,
+            writes_module_objects=True,
+        ),
         AssociationConfig("optical", optical, 16, LLS_CONFORMANCE, Authentication.LLS, password),
         AssociationConfig(
             "ccc",
@@ -149,16 +157,20 @@ def _value(provider: MeterProvider, name: str) -> Reader:
     return read
 
 
-def _rights(obj: CosemObject, info: ObjectInfo | None) -> dict[str, Rights]:
-    """Public reads; the LLS associations read, and write what the table allows."""
+def _rights(
+    obj: CosemObject, info: ObjectInfo, associations: Sequence[AssociationConfig]
+) -> dict[str, Rights]:
+    """Unauthenticated associations read; authenticated ones also write what the table allows."""
     read = dict.fromkeys(range(1, obj.attribute_count + 1), AccessMode.READ_ONLY)
-    rights = {"public": Rights(read)}
-    for association in _LLS:
+    rights = {}
+    for association in associations:
+        if association.authentication is Authentication.NONE:
+            rights[association.name] = Rights(read)
+            continue
         attributes = dict(read)
         methods: frozenset[int] = frozenset()
-        writable = info is not None and (
-            info.access is Access.READ_WRITE
-            or (info.access is Access.MODULE_WRITE and association == "primary")
+        writable = info.access is Access.READ_WRITE or (
+            info.access is Access.MODULE_WRITE and association.writes_module_objects
         )
         if writable:
             attributes[2] = AccessMode.READ_AND_WRITE
@@ -166,7 +178,7 @@ def _rights(obj: CosemObject, info: ObjectInfo | None) -> dict[str, Rights]:
             attributes[4] = AccessMode.READ_AND_WRITE  # capture_period
         if obj.class_id == 8:
             methods = frozenset({6})  # shift_time
-        rights[association] = Rights(attributes, methods)
+        rights[association.name] = Rights(attributes, methods)
     return rights
 
 
@@ -234,8 +246,7 @@ def build_omnipower_registry(
             continue
         obj = _object(provider, info)
         if obj is not None:
-            rights = _rights(obj, info)
-            registry.add(obj, {k: v for k, v in rights.items() if k in names})
+            registry.add(obj, _rights(obj, info, associations))
     association = AssociationLn(registry, {a.name: a for a in associations})
     everyone = Rights(
         {i: AccessMode.READ_ONLY for i in range(1, 9) if i != 7}  # the secret is never read

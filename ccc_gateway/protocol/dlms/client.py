@@ -20,23 +20,36 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from ..axdr import Data, decode_data
+from ..axdr import Data, DataType, decode_data
+from ..cipher import Keys
 from ..errors import (
     AssociationRejected,
+    AuthenticationFailed,
     LocalProtocolError,
     MalformedData,
     RemoteProtocolError,
+    ReplayedFrame,
     ServiceRefused,
 )
 from ..events import FrameRejected
 from ..hdlc import HdlcAddress
 from .acse import Aare, Aarq, Rlre, Rlrq
 from .action import ActionRequestNormal, ActionResponseNormal
-from .codec import parse_apdu
+from .ciphering import (
+    CipheredPdu,
+    cipher_pdu,
+    decipher_pdu,
+    hls_gmac_response,
+    verify_hls_gmac_response,
+)
+from .codec import Apdu, parse_apdu
 from .control import LinkParameters
 from .descriptors import AttributeDescriptor, MethodDescriptor, SelectiveAccess
 from .enums import (
+    LN_REFERENCING_CIPHERED,
+    MECHANISM_HLS_GMAC,
     MECHANISM_LLS,
+    AcseServiceUserDiagnostic,
     ActionResult,
     AssociationResult,
     Conformance,
@@ -48,7 +61,7 @@ from .get import (
     GetResponseNormal,
     GetResponseWithDatablock,
 )
-from .initiate import InitiateRequest, InitiateResponse
+from .initiate import InitiateRequest, InitiateResponse, parse_initiate_response
 from .link import (
     ApduReceived,
     ClientLink,
@@ -70,6 +83,7 @@ __all__ = [
     "ClientSession",
     "DlmsClient",
     "ExchangeFailed",
+    "HlsGmac",
     "Released",
     "SessionEvent",
     "SetOutcome",
@@ -84,6 +98,25 @@ DEFAULT_CONFORMANCE: Final = (
     | Conformance.ACTION
 )
 _HIGH_PRIORITY: Final = 0x80
+#: The current association object and its reply_to_HLS_authentication method (Blue Book 15).
+_REPLY_TO_HLS: Final = MethodDescriptor.of(15, "0.0.40.0.0.255", 1)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class HlsGmac:
+    """HLS mechanism 5 (GMAC) with glo-ciphering, the optional secured OMNIPOWER access.
+
+    ``challenge`` (CtoS, 8 to 64 random bytes) and the first ``invocation_counter`` come from
+    the caller, who owns randomness and persistence: the core draws nothing and stores nothing.
+    """
+
+    keys: Keys
+    system_title: bytes
+    challenge: bytes
+    invocation_counter: int = 1
+
+    def __repr__(self) -> str:
+        return f"HlsGmac(system_title={self.system_title.hex().upper()}, <keys redacted>)"
 
 
 class AssociationState(Enum):
@@ -159,8 +192,14 @@ class ClientSession:
         password: bytes | None = None,
         conformance: Conformance = DEFAULT_CONFORMANCE,
         max_receive_pdu_size: int = 0xFFFF,
+        hls: HlsGmac | None = None,
     ) -> None:
         self.password = password
+        self.hls = hls
+        self.invocation_counter = hls.invocation_counter if hls is not None else 0
+        self.server_system_title: bytes | None = None
+        self._server_counter: int | None = None
+        self._server_challenge = b""
         self.conformance = conformance
         self.max_receive_pdu_size = max_receive_pdu_size
         self.state = AssociationState.IDLE
@@ -170,6 +209,7 @@ class ClientSession:
         self._pending: _Pending | None = None
         self._blocks = bytearray()
         self._block_number = 0
+        self._aare: Aare | None = None
 
     @property
     def busy(self) -> bool:
@@ -181,11 +221,22 @@ class ClientSession:
         if self.state is not AssociationState.IDLE or self.busy:
             raise LocalProtocolError(f"cannot associate while {self.state.value}")
         initiate = InitiateRequest(self.conformance, self.max_receive_pdu_size)
-        aarq = Aarq(
-            initiate,
-            mechanism_name=MECHANISM_LLS if self.password is not None else None,
-            authentication_value=self.password,
-        )
+        if self.hls is not None:
+            aarq = Aarq(
+                self._cipher_pdu(initiate.to_bytes()),
+                application_context_name=LN_REFERENCING_CIPHERED,
+                calling_ap_title=self.hls.system_title,
+                mechanism_name=MECHANISM_HLS_GMAC,
+                authentication_value=self.hls.challenge,
+            )
+        else:
+            aarq = Aarq(
+                initiate,
+                mechanism_name=MECHANISM_LLS if self.password is not None else None,
+                authentication_value=self.password,
+            )
+        self.server_system_title = None
+        self._server_counter = None
         self.state = AssociationState.ASSOCIATING
         self._pending = ("associate", None)
         return aarq.to_bytes()
@@ -196,19 +247,23 @@ class ClientSession:
         self._pending = ("get", attribute)
         self._blocks.clear()
         self._block_number = 0
-        return GetRequestNormal(attribute, access, self._next_invoke()).to_bytes()
+        return self._protect(GetRequestNormal(attribute, access, self._next_invoke()).to_bytes())
 
     def set(self, attribute: AttributeDescriptor, value: Data) -> bytes:
         """A set-request-normal."""
         self._ready("set")
         self._pending = ("set", attribute)
-        return SetRequestNormal(attribute, value, None, self._next_invoke()).to_bytes()
+        return self._protect(
+            SetRequestNormal(attribute, value, None, self._next_invoke()).to_bytes()
+        )
 
     def action(self, method: MethodDescriptor, parameters: Data | None = None) -> bytes:
         """An action-request-normal."""
         self._ready("action")
         self._pending = ("action", method)
-        return ActionRequestNormal(method, parameters, self._next_invoke()).to_bytes()
+        return self._protect(
+            ActionRequestNormal(method, parameters, self._next_invoke()).to_bytes()
+        )
 
     def release(self) -> bytes:
         """The RLRQ."""
@@ -229,17 +284,21 @@ class ClientSession:
         if pending is None:
             return [], None  # unsolicited: nothing asked, nothing to match it to
         try:
-            parsed = parse_apdu(apdu)
+            parsed = self._unprotect(parse_apdu(apdu), pending[0])
         except RemoteProtocolError as error:
+            if pending[0] in ("associate", "hls"):
+                self.state = AssociationState.IDLE
             return self._fail(error), None
         if isinstance(parsed, ExceptionResponse | ConfirmedServiceError):
             refusal = ServiceRefused(f"the server refused the {pending[0]}: {parsed}")
-            if pending[0] == "associate":
+            if pending[0] in ("associate", "hls"):
                 self.state = AssociationState.IDLE
             return self._fail(refusal), None
         kind, target = pending
         if kind == "associate" and isinstance(parsed, Aare):
-            return self._on_aare(parsed), None
+            return self._on_aare(parsed)
+        if kind == "hls" and isinstance(parsed, ActionResponseNormal):
+            return self._on_hls_reply(parsed), None
         if kind == "release" and isinstance(parsed, Rlre):
             self._pending = None
             self.state = AssociationState.IDLE
@@ -285,7 +344,13 @@ class ClientSession:
             self.state = AssociationState.IDLE
         return [ExchangeFailed(error)]
 
-    def _on_aare(self, aare: Aare) -> list[SessionEvent]:
+    def _on_aare(self, aare: Aare) -> tuple[list[SessionEvent], bytes | None]:
+        events = self._on_aare_events(aare)
+        if self._pending is not None:  # HLS: pass 3, the reply to the server's challenge
+            return events, self._hls_reply()
+        return events, None
+
+    def _on_aare_events(self, aare: Aare) -> list[SessionEvent]:
         self._pending = None
         initiate = aare.user_information
         if aare.result is not AssociationResult.ACCEPTED:
@@ -299,13 +364,139 @@ class ClientSession:
                     )
                 )
             ]
+        if self.hls is not None:
+            return self._on_hls_aare(aare)
         if not isinstance(initiate, InitiateResponse):
             self.state = AssociationState.IDLE
             return [ExchangeFailed(MalformedData("accepting AARE without an InitiateResponse"))]
         self.state = AssociationState.ASSOCIATED
         self.negotiated = initiate.conformance
         self.server_max_receive_pdu_size = initiate.server_max_receive_pdu_size
+        self._aare = aare
         return [Associated(initiate.conformance, initiate.server_max_receive_pdu_size, aare)]
+
+    # -- HLS-GMAC -------------------------------------------------------------------------------
+
+    def _cipher_pdu(self, apdu: bytes) -> CipheredPdu:
+        hls = self.hls
+        assert hls is not None
+        pdu = cipher_pdu(
+            apdu,
+            keys=hls.keys,
+            system_title=hls.system_title,
+            invocation_counter=self.invocation_counter,
+        )
+        self.invocation_counter += 1
+        return pdu
+
+    def _protect(self, apdu: bytes) -> bytes:
+        """Glo-cipher a service request under HLS; plain otherwise."""
+        return self._cipher_pdu(apdu).to_bytes() if self.hls is not None else apdu
+
+    def _unprotect(self, parsed: Apdu, kind: str) -> Apdu:
+        """Decipher a glo-ciphered answer from the server, refusing replays."""
+        hls = self.hls
+        if not isinstance(parsed, CipheredPdu):
+            if (
+                hls is not None
+                and kind in ("get", "set", "action", "hls")
+                and not isinstance(parsed, ExceptionResponse)
+            ):
+                raise MalformedData("a plain answer inside a ciphered association")
+            return parsed
+        title = self.server_system_title
+        if hls is None or title is None:
+            raise MalformedData("a ciphered answer outside a ciphered association")
+        last = self._server_counter
+        if last is not None and parsed.invocation_counter <= last:
+            raise ReplayedFrame(
+                system_title=title,
+                invocation_counter=parsed.invocation_counter,
+                last_accepted=last,
+            )
+        plain = decipher_pdu(parsed, keys=hls.keys, system_title=title)
+        self._server_counter = parsed.invocation_counter
+        return parse_apdu(plain)
+
+    def _on_hls_aare(self, aare: Aare) -> list[SessionEvent]:
+        hls = self.hls
+        assert hls is not None
+        pending = (
+            aare.diagnostic is AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED
+            and aare.mechanism_name == MECHANISM_HLS_GMAC
+            and aare.responding_ap_title is not None
+            and len(aare.responding_ap_title) == 8
+            and aare.authentication_value is not None
+            and isinstance(aare.user_information, CipheredPdu)
+        )
+        if not pending:
+            self.state = AssociationState.IDLE
+            return [ExchangeFailed(MalformedData("the AARE does not continue HLS-GMAC"))]
+        assert aare.responding_ap_title is not None
+        assert aare.authentication_value is not None
+        assert isinstance(aare.user_information, CipheredPdu)
+        self.server_system_title = aare.responding_ap_title
+        self._server_challenge = aare.authentication_value
+        try:
+            initiate = parse_initiate_response(
+                self._unprotect_initiate(aare.user_information, hls.keys)
+            )
+        except RemoteProtocolError as error:
+            self.state = AssociationState.IDLE
+            return [ExchangeFailed(error)]
+        self.negotiated = initiate.conformance
+        self.server_max_receive_pdu_size = initiate.server_max_receive_pdu_size
+        self._aare = aare
+        self._pending = ("hls", None)
+        return []
+
+    def _unprotect_initiate(self, pdu: CipheredPdu, keys: Keys) -> bytes:
+        assert self.server_system_title is not None
+        plain = decipher_pdu(pdu, keys=keys, system_title=self.server_system_title)
+        self._server_counter = pdu.invocation_counter
+        return plain
+
+    def _hls_reply(self) -> bytes:
+        """Pass 3: the action-request carrying f(StoC)."""
+        hls = self.hls
+        assert hls is not None
+        answer = hls_gmac_response(
+            keys=hls.keys,
+            system_title=hls.system_title,
+            invocation_counter=self.invocation_counter,
+            challenge=self._server_challenge,
+        )
+        self.invocation_counter += 1
+        request = ActionRequestNormal(
+            _REPLY_TO_HLS, Data(DataType.OCTET_STRING, answer), self._next_invoke()
+        )
+        return self._cipher_pdu(request.to_bytes()).to_bytes()
+
+    def _on_hls_reply(self, response: ActionResponseNormal) -> list[SessionEvent]:
+        """Pass 4: the server's f(CtoS) must verify, or the association fails."""
+        hls = self.hls
+        self._pending = None
+        returned = response.return_parameters
+        title = self.server_system_title
+        aare = self._aare
+        try:
+            if (
+                hls is None
+                or title is None
+                or aare is None
+                or response.result is not ActionResult.SUCCESS
+                or not isinstance(returned, Data)
+                or returned.type != DataType.OCTET_STRING
+            ):
+                raise AuthenticationFailed("the server refused our HLS-GMAC reply")
+            verify_hls_gmac_response(
+                returned.value, keys=hls.keys, system_title=title, challenge=hls.challenge
+            )
+        except AuthenticationFailed as error:
+            self.state = AssociationState.IDLE
+            return [ExchangeFailed(error)]
+        self.state = AssociationState.ASSOCIATED
+        return [Associated(self.negotiated, self.server_max_receive_pdu_size, aare)]
 
     def _on_block(
         self, attribute: AttributeDescriptor, block: GetResponseWithDatablock
@@ -356,6 +547,7 @@ class DlmsClient:
         conformance: Conformance = DEFAULT_CONFORMANCE,
         parameters: LinkParameters | None = None,
         response_timeout: float = 2.0,
+        hls: HlsGmac | None = None,
     ) -> None:
         self.link = ClientLink(
             client=client,
@@ -363,7 +555,7 @@ class DlmsClient:
             parameters=parameters,
             response_timeout=response_timeout,
         )
-        self.session = ClientSession(password=password, conformance=conformance)
+        self.session = ClientSession(password=password, conformance=conformance, hls=hls)
 
     @property
     def next_deadline(self) -> float | None:
