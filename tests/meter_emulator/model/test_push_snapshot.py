@@ -91,6 +91,19 @@ def test_snapshot_frames_decode_to_the_models_values(
         assert r["1.1.96.1.1.255"].value == type_number
 
 
+def test_ct_meter_currents_in_milliamperes() -> None:
+    m = _meter("6851131BN243101040")
+    snapshot = m.push_snapshot()
+    frame = CccPush(
+        CccPushConfig(push_list=PushList.HAN_NVE_LIST_1), next_invocation_counter=lambda: 1
+    ).build(DuePush(PushKind.INTERVAL, m.meter_clock().replace(microsecond=0)), snapshot)
+    push = decode_frame(frame)
+    for code, phase in zip(("31", "51", "71"), m.measured.phases, strict=True):
+        reading = push.readings[f"1.1.{code}.7.0.255"]
+        assert reading.scaler == -3
+        assert reading.value == pytest.approx(round(phase.current_a, 3))
+
+
 def test_voltage_at_hundredths_and_energy_at_ten_wh() -> None:
     m = _meter(SINGLE, display_decimals=3, voltage_scaler=-2)
     snapshot = m.push_snapshot()
