@@ -14,21 +14,32 @@ import asyncio
 import contextlib
 import logging
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
-from .iec62056_21 import Iec62056Server, Transmit
+from .iec62056_21 import Transmit
 from .links import PtyLink, TcpLink
 
-__all__ = ["OpticalPort"]
+__all__ = ["OpticalPort", "OpticalServer"]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class OpticalServer(Protocol):
+    """What this adapter runs: :class:`~.iec62056_21.Iec62056Server`, or the
+    :class:`~.optical_mux.OpticalMux` that shares the port with DLMS."""
+
+    def receive_data(self, data: bytes, now: float) -> list[Transmit]: ...
+
+    def poll(self, now: float) -> list[Transmit]: ...
+
+    def next_deadline(self) -> float | None: ...
 
 
 class OpticalPort:
     """Runs one 1107 dialogue on *link*; enter the link first (it owns the pty or socket)."""
 
     def __init__(
-        self, server: Iec62056Server, link: PtyLink | TcpLink, *, reaction_time: float = 0.2
+        self, server: OpticalServer, link: PtyLink | TcpLink, *, reaction_time: float = 0.2
     ) -> None:
         self.server = server
         self.link = link
