@@ -287,7 +287,7 @@ class MeterEngine:
         if self.breaker.state is not before:
             self._after_breaker_change()
         self._power_transitions(was_powered)
-        for event in self.quality.observe(self.now_us, self.local(), supply, self.measured):
+        for event in self.quality.observe(self.now_us, self.local, supply, self.measured):
             kind = f"voltage_{event.kind.value}"
             detail = f"L{event.phase} {event.extreme_v:.0f} V for {event.duration_s:.1f} s"
             flag = {

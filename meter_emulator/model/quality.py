@@ -8,6 +8,7 @@ beyond the threshold to the first one back inside; its record keeps the extreme 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -103,9 +104,16 @@ class PowerQuality:
         return self.counters.get(f"{kind.value}_l{phase}", 0)
 
     def observe(
-        self, true_us: int, local: datetime, supply: Supply, measured: Measurement
+        self,
+        true_us: int,
+        local: Callable[[], datetime],
+        supply: Supply,
+        measured: Measurement,
     ) -> list[VoltageEvent]:
-        """The supply from *true_us* on; returns the events that ended now."""
+        """The supply from *true_us* on; returns the events that ended now.
+
+        *local* gives the meter's local time, asked only when an event starts.
+        """
         self.thd_pct = supply.thd_pct
         volts = [
             supply.phases[i].voltage_v if i < len(supply.phases) else 0.0
@@ -139,7 +147,7 @@ class PowerQuality:
             if kind is not VoltageState.NORMAL:
                 key = f"{kind.value}_l{index}"
                 self.counters[key] = self.counters.get(key, 0) + 1
-                self._running[index] = _Running(kind, local, true_us, voltage)
+                self._running[index] = _Running(kind, local(), true_us, voltage)
         return ended
 
     def to_state(self) -> dict[str, Any]:

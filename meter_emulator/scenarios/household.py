@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final
 
 from ..model.power import PhaseSupply, Supply
@@ -115,7 +116,7 @@ class Household:
     def _loads(self, day: int, hour: float, cell: int) -> list[float]:
         """Consumption per phase (W)."""
         rnd = self._rnd(cell)
-        day_rnd = _Cell(self.seed, day)
+        washing, washes, ev_evening = _day_values(self.seed, day)
         base = self.base_w * (0.8 + 0.4 * rnd(20))
         fridge = 110.0 if (cell * self.step_s // 60) % 50 < 20 else 0.0
         appliances = 0.0
@@ -125,8 +126,8 @@ class Household:
             appliances += 2500.0 * (rnd(23) < 0.6)  # cooking
         if 18.0 <= hour < 23.0:
             appliances += 250.0 + 150.0 * rnd(24)  # lights, TV
-        washing_start = 9 + 10 * day_rnd(30)
-        if day_rnd(31) < 0.4 and washing_start <= hour < washing_start + 1.5:
+        washing_start = 9 + 10 * washing
+        if washes < 0.4 and washing_start <= hour < washing_start + 1.5:
             appliances += 2000.0 if hour < washing_start + 0.3 else 250.0
         season = math.cos(2 * math.pi * ((day + 10) % 365) / 365)  # +1 in winter, -1 in summer
         heat = 0.0
@@ -134,7 +135,7 @@ class Household:
             duty = 0.2 + 0.6 * max(season, 0.0)
             heat = self.heat_pump_w * (((cell * self.step_s // 60) % 60) < duty * 60)
         ev = 0.0
-        if self.ev_w and day_rnd(40) < self.ev_days and (hour >= 22.0 or hour < 1.5):
+        if self.ev_w and ev_evening < self.ev_days and (hour >= 22.0 or hour < 1.5):
             ev = self.ev_w
         single = (base + fridge + appliances) * self.load_scale
         shared = (heat + ev) * self.load_scale
@@ -155,6 +156,12 @@ class Household:
         quarter = cell * self.step_s // 900
         clouds = 0.35 + 0.65 * unit_random(self.seed, quarter, 50)
         return self.pv_peak_w * (0.45 + 0.55 * (summer + 1) / 2) * shape * clouds
+
+
+@lru_cache(maxsize=64)
+def _day_values(seed: int, day: int) -> tuple[float, float, float]:
+    """Per-day choices: washing start, whether to wash, whether the EV charges tonight."""
+    return unit_random(seed, day, 30), unit_random(seed, day, 31), unit_random(seed, day, 40)
 
 
 @dataclass(frozen=True, slots=True)
