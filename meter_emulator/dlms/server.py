@@ -16,8 +16,8 @@ from ccc_gateway.protocol.dlms.link import (
     LinkConnected,
     LinkDisconnected,
     LinkEvent,
-    ServerLink,
 )
+from ccc_gateway.protocol.dlms.link_server import ServerLink
 
 from .application import ServerSession
 from .association import AssociationConfig

@@ -30,7 +30,8 @@ from ccc_gateway.protocol.dlms.get import (
     GetResponseWithDatablock,
 )
 from ccc_gateway.protocol.dlms.initiate import InitiateResponse
-from ccc_gateway.protocol.dlms.link import ApduReceived, LinkEvent, ServerLink
+from ccc_gateway.protocol.dlms.link import ApduReceived, LinkEvent
+from ccc_gateway.protocol.dlms.link_server import ServerLink
 from ccc_gateway.protocol.dlms.set import SetRequestNormal, SetResponseNormal
 
 #: What the wire does to one frame: deliver, drop, repeat or corrupt it.

@@ -19,12 +19,12 @@ from ccc_gateway.protocol.dlms.control import (
 )
 from ccc_gateway.protocol.dlms.link import (
     ApduReceived,
-    ClientLink,
     LinkConnected,
     LinkDisconnected,
     LinkState,
-    ServerLink,
 )
+from ccc_gateway.protocol.dlms.link_client import ClientLink
+from ccc_gateway.protocol.dlms.link_server import ServerLink
 from ccc_gateway.protocol.errors import (
     FcsError,
     FrameTruncated,

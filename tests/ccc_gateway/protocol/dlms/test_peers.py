@@ -62,12 +62,12 @@ from ccc_gateway.protocol.dlms.get import (
 from ccc_gateway.protocol.dlms.initiate import InitiateRequest, InitiateResponse
 from ccc_gateway.protocol.dlms.link import (
     ApduReceived,
-    ClientLink,
     LinkConnected,
     LinkDisconnected,
     LinkState,
-    ServerLink,
 )
+from ccc_gateway.protocol.dlms.link_client import ClientLink
+from ccc_gateway.protocol.dlms.link_server import ServerLink
 from ccc_gateway.protocol.dlms.refusal import ExceptionResponse
 from ccc_gateway.protocol.dlms.set import SetRequestNormal, SetResponseNormal
 from ccc_gateway.protocol.hdlc import HdlcAddress, parse_frame
