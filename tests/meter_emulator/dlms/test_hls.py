@@ -144,3 +144,17 @@ def test_a_replayed_request_is_refused_with_the_counter_expected() -> None:
     )
     plain = parse_apdu(session.handle(GetRequestNormal(METER_NUMBER).to_bytes()))
     assert isinstance(plain, ExceptionResponse)  # plain requests are not served under HLS
+
+
+def test_block_transfer_stays_ciphered() -> None:
+    client, server, served = _pair()
+    client.associate(0)
+    _run(client, server, served)
+    profile = AttributeDescriptor.of(7, "1.1.99.1.0.255", 2)
+    client.get(profile, 0)
+    (event,) = _run(client, server, served)
+    assert isinstance(event, AttributeValue)
+    assert isinstance(event.result, Data)
+    assert len(event.result.value) == 96
+    nexts = [s for s in served[-3:] if isinstance(s, Served)]
+    assert all(s.request[0] == 0xC8 and s.response[0] == 0xCC for s in nexts)

@@ -362,7 +362,8 @@ def test_block_numbers_are_checked() -> None:
 def test_a_long_set_arrives_in_blocks() -> None:
     session = _session()
     _associate(session)
-    session.negotiated |= Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+    assert session.services is not None
+    session.services.negotiated |= Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
     raw = encode_data(Data(DataType.OCTET_STRING, CosemDateTime(2024, 5, 6, 1, 0, 0, 0).to_bytes()))
     first = SetRequestWithFirstDatablock(CLOCK, DataBlockSa(False, 1, raw[:5]))
     assert parse_apdu(session.handle(first.to_bytes())) == SetResponseDatablock(1)
