@@ -9,7 +9,7 @@ changes nothing. Commands:
   (per phase: the same values on every phase); ``clear_load``: back to the scenario.
 - ``sag`` / ``swell`` {voltage_v?, seconds?}; ``fail_supply`` {seconds}.
 - ``cover`` {open}; ``magnet`` {active}; ``button``: the push button held for 6 s (breaker).
-- ``breaker`` {value: 1 disconnect, 2 release, 3 reconnect}.
+- ``breaker`` {value: 1 disconnect, 2 release, 3 reconnect}; ``load_control`` {cut}.
 - ``top_up`` {kwh}; ``alarm_limit`` {kwh}; ``tariff`` {tariff: 0-4}; ``tariff_inputs`` {i1, i2}.
 - ``relay`` {relay: 1|2, on}; ``set_time`` {local: ISO, dst?}; ``shift_time`` {seconds}.
 - ``debiting_stop``; ``pulses`` {count} on the module's pulse input; ``clear_events``.
@@ -222,6 +222,9 @@ def control_handlers(
         meter.set_override(None)
         return "scenario"
 
+    def load_control(args: Mapping[str, Any]) -> int:
+        return int(meter.set_load_control_input(get_bool(args, "cut")))
+
     def pulses(args: Mapping[str, Any]) -> int:
         count = int(get_number(args, "count", minimum=1, maximum=1_000_000))
         meter.apply(Action(ActionKind.PULSES, count))
@@ -261,6 +264,7 @@ def control_handlers(
         "shift_time": shift_time,
         "debiting_stop": debiting,
         "pulses": pulses,
+        "load_control": load_control,
         "clear_events": clear_events,
         "fault": fault,
         "push": push,

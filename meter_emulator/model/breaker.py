@@ -6,14 +6,16 @@ Commands written to CouplingState: 1 disconnect (from anywhere), 2 release for r
 ``button_needs_release`` is off it also closes one opened by command (1).
 
 Automatic cut-offs happen only for the configured cut-off bases (1.1.128.0.11.255): prepayment
-(→ 7; LowMax expiry → 9), current/power threshold (→ 5 warning, → 6 cut-off), neutral fault
-(→ 12), overvoltage (→ 14). With the "log_only" basis a threshold breach is logged (→ 13) and
-the breaker stays closed. When the cause clears, automatic reconnect (1.1.128.0.10.255 = 1)
-closes the breaker; manual reconnect leaves it released (8) for the button or command 3.
+(→ 7; LowMax expiry → 9), current/power threshold (→ 5 warning, → 6 cut-off), the module's
+load-control input (→ 6), neutral fault (→ 12), overvoltage (→ 14). With the "log_only" basis a
+threshold breach is logged (→ 13) and the breaker stays closed. When the cause clears,
+automatic reconnect (1.1.128.0.10.255 = 1) closes the breaker; manual reconnect leaves it
+released (8) for the button or command 3.
 
 Interpretation where the public documents are silent (noted so a reviewer can challenge it):
 a prepayment top-up is the release of a prepayment cut-off (7/9 → 8, or → 4 with automatic
-reconnect).
+reconnect); basis b5 "prepayment no restriction" cuts off at zero credit even inside the
+exception window.
 """
 
 from __future__ import annotations
@@ -163,9 +165,16 @@ class Breaker:
 
     # --- automatic cut-offs ---------------------------------------------------------------
 
+    @property
+    def prepayment_without_restriction(self) -> bool:
+        """Cut-off basis b5: a prepayment cut-off ignores the exception window."""
+        return self._has("prepayment_no_restriction")
+
     def prepayment_exhausted(self, now_us: int, *, low_max: bool = False) -> None:
         """Credit reached zero (or LowMax expired) outside an exception window."""
-        if not self._has("prepayment") or not self.state.closed:
+        if not (self._has("prepayment") or self._has("prepayment_no_restriction")):
+            return
+        if not self.state.closed:
             return
         target = (
             CouplingState.PREPAYMENT_LOWMAX_EXPIRED if low_max else CouplingState.CUTOFF_PREPAYMENT
@@ -175,6 +184,15 @@ class Breaker:
             target,
             "prepayment LowMax expired" if low_max else "prepayment credit exhausted",
         )
+
+    def load_control(self, now_us: int, *, cut: bool) -> None:
+        """The primary module's load-control input (basis b0: load-controlled)."""
+        if not self._has("load_controlled"):
+            return
+        if cut and self.state.closed:
+            self._move(now_us, CouplingState.CUTOFF, "load control")
+        elif not cut and self.state is CouplingState.CUTOFF and self.deadline_us is None:
+            self._cleared(now_us, "load control released")
 
     def prepayment_topped_up(self, now_us: int) -> None:
         """New credit releases a prepayment cut-off."""

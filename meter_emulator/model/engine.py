@@ -255,8 +255,8 @@ class MeterEngine:
         if (
             p.enabled
             and p.credit_nj == 0
-            and not p.in_exception(self.local())
             and self.breaker.closed
+            and (self.breaker.prepayment_without_restriction or not p.in_exception(self.local()))
         ):
             if not p.exhausted_reported:
                 self._record("credit_exhausted", "prepayment credit is 0")

@@ -50,6 +50,8 @@ class Meter(MeterEngine):
                 self.set_tariff_inputs(bool(bits & 1), bool(bits & 2))
             case ActionKind.PULSES:
                 self.debiting.pulse_input += int(action.value)
+            case ActionKind.LOAD_CONTROL:
+                self.set_load_control_input(bool(action.value))
 
     def set_override(self, supply: Supply | None, *, seconds: float | None = None) -> None:
         """Replace the source's supply (control socket), for *seconds* or until cleared.
@@ -74,6 +76,12 @@ class Meter(MeterEngine):
         self._after_breaker_change()
         self._check_credit()
         return state
+
+    def set_load_control_input(self, cut: bool) -> CouplingState:
+        """The primary module's load-control input (cut-off basis "load_controlled")."""
+        self.breaker.load_control(self.now_us, cut=cut)
+        self._after_breaker_change()
+        return self.breaker.state
 
     def top_up(self, kwh: float) -> None:
         """Add prepayment credit; releases a prepayment cut-off."""

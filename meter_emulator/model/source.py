@@ -27,6 +27,7 @@ class ActionKind(Enum):
     TOP_UP = "top_up"  # value: kWh
     TARIFF_INPUTS = "tariff_inputs"  # value: I1 + 2 x I2
     PULSES = "pulses"  # value: pulses on the module's pulse input
+    LOAD_CONTROL = "load_control"  # value: 1 cut, 0 release (module load-control input)
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,3 +188,21 @@ def test_a_reconnected_overload_is_cut_again() -> None:
     assert state(m) is S.PRE_CUTOFF_WARNING  # reconnected, still too much: warned again
     m.advance_to(START + timedelta(seconds=40))
     assert state(m) is S.CUTOFF
+
+
+@pytest.mark.parametrize("automatic", [True, False])
+def test_load_control_input(automatic: bool) -> None:
+    m = meter(
+        load(1000.0),
+        breaker={"cutoff_bases": ["load_controlled"], "automatic_reconnect": automatic},
+    )
+    assert m.set_load_control_input(True) is S.CUTOFF
+    m.advance_to(START + timedelta(hours=1))
+    assert m.energy.wh("a_plus") == 0
+    expected = S.CONNECTED if automatic else S.AWAITING_RECONNECT
+    assert m.set_load_control_input(False) is expected
+
+
+def test_load_control_input_without_the_basis_does_nothing() -> None:
+    m = meter(load(1000.0))
+    assert m.set_load_control_input(True) is S.CONNECTED

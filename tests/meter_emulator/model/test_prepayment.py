@@ -88,3 +88,14 @@ def test_prepayment_is_kept_when_disabled() -> None:
     m.advance_to(START + HOUR)
     assert not m.prepayment.enabled
     assert "130.0.0" not in m.readings()
+
+
+def test_prepayment_without_restriction_ignores_the_exception_window() -> None:
+    m = meter(
+        load(1000.0),
+        prepayment=prepaid(1.0, exception_start="01:00", exception_end="07:00"),
+        breaker={"cutoff_bases": ["prepayment_no_restriction"]},
+    )
+    m.advance_to(START + 2 * HOUR)
+    assert state(m) is S.CUTOFF_PREPAYMENT
+    assert m.breaker.log[-1].at_us == to_us(START + HOUR)
