@@ -95,6 +95,7 @@ class EmulatorRuntime:
     push_enabled: bool = True
     on_push: Callable[[bytes], None] | None = None
     frames_dropped: int = 0
+    _last_true: datetime | None = None
     _queues: list[asyncio.Queue[bytes]] = field(default_factory=list)
 
     async def run(self) -> None:
@@ -125,12 +126,14 @@ class EmulatorRuntime:
         """
         now = self.clock.now()
         meter_now = self.meter.meter_clock_at(now)
+        since = previous_meter_time
         if meter_now < previous_meter_time:
-            self.meter.advance_to(now)
-            return self.meter.meter_clock()  # the clock was set back: schedule from the new reading
-        due_pushes = (
-            self.ccc.schedule().due(previous_meter_time, meter_now) if self.push_enabled else []
-        )
+            # The clock went back (autumn DST change, or set back): push only for the time
+            # that passed since the last step, never replay what was already sent.
+            elapsed = now - self._last_true if self._last_true is not None else timedelta(0)
+            since = meter_now - elapsed
+        self._last_true = now
+        due_pushes = self.ccc.schedule().due(since, meter_now) if self.push_enabled else []
         for due in due_pushes:
             moment = self.meter.moment_of(due.trigger)
             if self.meter.meter_clock_at(moment) != due.trigger:

@@ -101,17 +101,20 @@ class MeterEngine:
         return self.clock.local(max(to_us(moment), self.now_us))[0]
 
     def moment_of(self, meter_time: datetime) -> datetime:
-        """The latest true moment, not before the present, at which the RTC reads *meter_time*.
+        """The first true moment, not before the present, at which the RTC reads *meter_time*.
 
-        Never earlier than the model's present (the model cannot go back); in the repeated
-        autumn hour the later reading wins.
+        In the repeated autumn hour that is the occurrence still ahead; a reading the clock
+        skips (spring) or already passed gives the present.
         """
         local = naive_to_us(meter_time)
         base = local - self.clock.gmt_offset_h * HOUR
-        rtcs = [rtc for rtc in (base - HOUR, base) if self.clock.local_us(rtc) == local]
-        if not rtcs:
-            return from_us(self.now_us)
-        return from_us(max(self.now_us, self.clock.true_for_rtc(max(rtcs))))
+        ahead = [
+            true
+            for rtc in (base - HOUR, base)
+            if self.clock.local_us(rtc) == local
+            and (true := self.clock.true_for_rtc(rtc)) >= self.now_us
+        ]
+        return from_us(min(ahead) if ahead else self.now_us)
 
     def dst(self) -> bool:
         """Whether the meter's clock is in summer time now."""

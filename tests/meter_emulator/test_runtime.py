@@ -134,6 +134,31 @@ def test_no_push_at_a_time_the_spring_change_skips() -> None:
     assert [t.dst for t in times if t is not None] == [False] + [True] * (len(naive) - 1)
 
 
+def test_the_repeated_autumn_hour_pushes_twice_with_the_dst_bit_telling_them_apart() -> None:
+    start = datetime(2024, 10, 27, 0, 59, 45, tzinfo=UTC)  # 02:59:45 CEST
+    meter = Meter(
+        parse_config({"software": {"display_decimals": 4}, "push": {"list": "dlms_push_1"}}),
+        start=start,
+        source=ConstantLoad(Supply((PhaseSupply(231.0, 3600.0, 0.0),))),
+    )
+    fake = FakeTime()
+    frames: list[bytes] = []
+    runtime = EmulatorRuntime(
+        meter,
+        SimClock(start, speed=10, monotonic=fake),
+        CccPush(push_config(meter.config), next_invocation_counter=meter.next_invocation_counter),
+        [],
+        on_push=frames.append,
+    )
+    _run(runtime, fake, 3.0)  # 30 simulated seconds: 02:59:45 CEST → 02:00:15 CET
+    stamps = [decode_frame(f).apdu_datetime for f in frames]
+    seen = [(t.to_naive().time().isoformat(), t.dst) for t in stamps if t is not None]
+    assert seen == [("02:59:50", True), ("02:00:00", False), ("02:00:10", False)]
+    energies = [decode_frame(f).readings["1.1.1.8.0.255"].raw for f in frames]
+    assert energies == [5, 15, 25]  # 1 Wh per second since 02:59:45 CEST, in true time
+    assert meter.meter_clock() == datetime(2024, 10, 27, 2, 0, 15)
+
+
 def test_no_supply_no_push() -> None:
     runtime, fake, frames = _runtime()
     _meter(runtime).set_override(Supply((PhaseSupply(0.0),)), seconds=60)
