@@ -203,6 +203,8 @@ class ServerLink(LinkBase):
             return []
         if control.ns != self._vr:
             previous = (self._vr - 1) % 8
+            if control.ns == previous and self._owes_answer:
+                return []  # a repeat of the request being answered: the answer follows
             if (
                 control.ns == previous
                 and self._last is not None

@@ -408,3 +408,14 @@ def test_control_bytes_round_trip(byte: int) -> None:
 )
 def test_link_parameters_round_trip(parameters: LinkParameters) -> None:
     assert LinkParameters.from_bytes(parameters.to_bytes()) == parameters
+
+
+def test_a_repeated_request_before_its_answer_is_not_answered_twice() -> None:
+    """Both copies in one chunk: the server answers once, not with a stale earlier frame."""
+    server = _connected_server()
+    request = _frame(0x10, b"\xe6\xe6\x00\xc0\x01")
+    assert server.receive_data(request + request, 1) == [ApduReceived(b"\xc0\x01")]
+    assert server.data_to_send() == b""
+    server.send_apdu(b"\xc4\x01")
+    (answer,) = split_frames(server.data_to_send())
+    assert Control.from_byte(parse_frame(answer).control) == Control.information(0, 1)
