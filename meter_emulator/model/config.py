@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .identity import Identity, TypeNumber, TypeNumberError
+from .validation import ConfigError, Table, hex_key, obis_list, parse_days, time_of_day
 
 __all__ = [
     "DISPLAY_FORMATS",
@@ -58,7 +59,6 @@ TARIFF_INPUT_MODULES: Final = {
     22: (4, False),
     23: (4, True),
 }
-_DAYS: Final = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _CUTOFF_BASES: Final = (
     "load_controlled",
     "prepayment",
@@ -68,14 +68,6 @@ _CUTOFF_BASES: Final = (
     "prepayment_no_restriction",
     "overvoltage",
 )
-
-
-class ConfigError(ValueError):
-    """The configuration is wrong; the message names the key and what it must be."""
-
-    def __init__(self, key: str, expected: str) -> None:
-        super().__init__(f"{key}: {expected}")
-        self.key = key
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,91 +202,16 @@ def load_config(path: Path) -> MeterConfig:
     return parse_config(data)
 
 
-class _Table:
-    def __init__(self, data: Any, key: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(key, "expected a table")
-        self.data: Mapping[str, Any] = data
-        self.key = key
-        self.seen: set[str] = set()
-
-    def name(self, item: str) -> str:
-        return f"{self.key}.{item}" if self.key else item
-
-    def get(self, item: str, kind: type | tuple[type, ...], expected: str, default: Any) -> Any:
-        self.seen.add(item)
-        if item not in self.data:
-            return default
-        value = self.data[item]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-            raise ConfigError(self.name(item), expected)
-        return value
-
-    def choice(self, item: str, choices: Mapping[int, Any], expected: str, default: int) -> Any:
-        code = self.get(item, int, expected, default)
-        if code not in choices:
-            raise ConfigError(self.name(item), expected)
-        return choices[code]
-
-    def number(self, item: str, low: float, high: float, default: float, what: str) -> Any:
-        value = self.get(item, (int, float), f"{what} between {low} and {high}", default)
-        if not low <= value <= high:
-            raise ConfigError(self.name(item), f"{what} between {low} and {high}")
-        return value
-
-    def table(self, item: str) -> _Table:
-        self.seen.add(item)
-        return _Table(self.data.get(item, {}), self.name(item))
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise ConfigError(self.name(unknown[0]), "unknown key (check its spelling)")
-
-
-def _time_of_day(table: _Table, item: str, default: time | None) -> time | None:
-    text = table.get(item, str, '"HH:MM"', None)
-    if text is None:
-        return default
-    try:
-        hours, minutes = (int(part) for part in text.split(":"))
-        return time(hours, minutes)
-    except ValueError:
-        raise ConfigError(table.name(item), '"HH:MM"') from None
-
-
-def _hex_key(table: _Table, item: str) -> bytes | None:
-    text = table.get(item, str, "32 hex digits", None)
-    if text is None:
-        return None
-    try:
-        key = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise ConfigError(table.name(item), "32 hex digits") from None
-    if len(key) != 16:
-        raise ConfigError(table.name(item), "32 hex digits (an AES-128 key)")
-    return key
-
-
-def _obis_list(table: _Table, item: str, limit: int, default: tuple[str, ...]) -> tuple[str, ...]:
-    expected = f'a list of at most {limit} OBIS identifiers like "1.8.0"'
-    value = table.get(item, list, expected, list(default))
-    if len(value) > limit or not all(isinstance(v, str) and v.count(".") == 2 for v in value):
-        raise ConfigError(table.name(item), expected)
-    return tuple(value)
-
-
-def _calendar(root: _Table) -> tuple[TariffSwitch, ...]:
+def _calendar(root: Table) -> tuple[TariffSwitch, ...]:
     entries = root.get("calendar", list, "a list of {days, at, tariff} tables", None)
     if entries is None:
         return DEFAULT_CALENDAR
     switches = []
     for index, entry in enumerate(entries):
-        table = _Table(entry, f"calendar[{index}]")
+        table = Table(entry, f"calendar[{index}]")
         days_text = table.get("days", str, '"mon-fri", "sat,sun" or "all"', "all")
-        days = _parse_days(days_text, table.name("days"))
-        at = _time_of_day(table, "at", None)
+        days = parse_days(days_text, table.name("days"))
+        at = time_of_day(table, "at", None)
         if at is None:
             raise ConfigError(table.name("at"), '"HH:MM" is required')
         tariff = table.get("tariff", int, "a tariff 1-4", None)
@@ -307,22 +224,9 @@ def _calendar(root: _Table) -> tuple[TariffSwitch, ...]:
     return tuple(switches)
 
 
-def _parse_days(text: str, key: str) -> frozenset[int]:
-    if text == "all":
-        return frozenset(range(7))
-    days: set[int] = set()
-    for part in text.split(","):
-        first, _, last = part.strip().partition("-")
-        if first not in _DAYS or (last and last not in _DAYS):
-            raise ConfigError(key, '"mon-fri", "sat,sun" or "all"')
-        start, end = _DAYS[first], _DAYS[last or first]
-        days.update(range(start, end + 1) if start <= end else [*range(start, 7), *range(end + 1)])
-    return frozenset(days)
-
-
 def parse_config(data: Mapping[str, Any]) -> MeterConfig:
     """Validate parsed TOML; raises :class:`ConfigError` at the first problem."""
-    root = _Table(data, "")
+    root = Table(data, "")
     meter = root.table("meter")
     serial = meter.get("serial", int, "an 8-digit serial number", 28046399)
     if not 0 < serial <= 99_999_999:
@@ -363,7 +267,7 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
     threshold = sw.number("power_threshold_w", 1, 100_000, 10_000, "watts")
     drift = sw.number("rtc_drift_ppm", -500, 500, 0.0, "ppm")
     analysis_interval = sw.number("analysis_interval_min", 1, 1440, 60, "minutes")
-    analysis = _obis_list(sw, "analysis_channels", 24, DEFAULT_ANALYSIS)
+    analysis = obis_list(sw, "analysis_channels", 24, DEFAULT_ANALYSIS)
     sw.finish()
 
     br = root.table("breaker")
@@ -388,8 +292,8 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
         enabled=pp.get("enabled", bool, "true or false", False),
         credit_kwh=float(pp.number("credit_kwh", 0, 999_999, 0.0, "kWh")),
         alarm_limit_kwh=float(pp.number("alarm_limit_kwh", 0, 65_535, 5.0, "kWh")),
-        exception_start=_time_of_day(pp, "exception_start", None),
-        exception_end=_time_of_day(pp, "exception_end", None),
+        exception_start=time_of_day(pp, "exception_start", None),
+        exception_end=time_of_day(pp, "exception_end", None),
         low_max_days=int(pp.number("low_max_days", 0, 255, 0, "days")),
     )
     if (prepayment.exception_start is None) != (prepayment.exception_end is None):
@@ -400,9 +304,9 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
 
     dp = root.table("display")
     display = DisplayConfig(
-        auto=_obis_list(dp, "auto", 16, DEFAULT_AUTO),
-        manual=_obis_list(dp, "manual", 30, DEFAULT_MANUAL),
-        battery=_obis_list(dp, "battery", 8, DEFAULT_BATTERY),
+        auto=obis_list(dp, "auto", 16, DEFAULT_AUTO),
+        manual=obis_list(dp, "manual", 30, DEFAULT_MANUAL),
+        battery=obis_list(dp, "battery", 8, DEFAULT_BATTERY),
     )
     dp.finish()
 
@@ -430,8 +334,8 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
         hourly_offset_s=offset,
         energy_scaler=energy_scaler,
         voltage_scaler=voltage_scaler,
-        encryption_key=_hex_key(pu, "encryption_key"),
-        authentication_key=_hex_key(pu, "authentication_key"),
+        encryption_key=hex_key(pu, "encryption_key"),
+        authentication_key=hex_key(pu, "authentication_key"),
     )
     if push.authentication_key is not None and push.encryption_key is None:
         raise ConfigError("push.encryption_key", "needed when an authentication key is given")
