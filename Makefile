@@ -43,6 +43,11 @@ test-ha: setup
 
 test: lint typecheck test-core test-ha
 
+# Optional, slow the first time (builds a cached Python 3.14 chroot, needs root): the same
+# Home Assistant tests on the newest Home Assistant release. Not part of `make test`.
+test-ha-current:
+	scripts/ha-current
+
 bench: setup
 	$(PY) -m benchmarks
 
