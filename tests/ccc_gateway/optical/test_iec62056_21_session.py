@@ -33,7 +33,7 @@ from meter_emulator.model.power import PhaseSupply, Supply
 from meter_emulator.ports.iec62056_21 import Iec62056Server
 from meter_emulator.ports.iec62056_21_link import OpticalPort
 from meter_emulator.ports.iec62056_21_model import ModelOpticalMeter
-from meter_emulator.ports.links import PtyLink
+from meter_emulator.ports.links import PtyLink, TcpLink
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 SCHEMAS = Path(__file__).parents[3] / "docs" / "schemas"
@@ -284,3 +284,19 @@ async def test_a_silent_meter_is_a_failed_poll_with_the_readout_hint(tmp_path: P
     (error,) = sink.errors
     assert error.code == "optical_unavailable"
     assert "no identification" in str(error)
+
+
+async def test_a_readout_over_tcp() -> None:
+    m = model()
+    async with (
+        TcpLink(port=0, baudrate=300, speed=50) as link,
+        OpticalPort(Iec62056Server(ModelOpticalMeter(m, user_data_2=POLL_LIST)), link),
+    ):
+        config = OpticalPortConfig(
+            kind="tcp", protocol="iec62056-21", host="127.0.0.1", port=link.port
+        )
+        port = open_optical_port(config)
+        assert port.description == f"tcp://127.0.0.1:{link.port} (iec62056-21)"
+        async with port.session() as session:
+            values = await asyncio.wait_for(session.read(["actual_tariff", "coupling_state"]), 30)
+    assert values == {"actual_tariff": m.tariff, "coupling_state": m.breaker.state.value}
