@@ -11,7 +11,8 @@ other ports. Choices where the model and the 1107 display differ:
   (``6841138BN143002``): the type number without its country code X14–X16. We send the same 15,
   so ``/KAM5 `` + type fills the 16 characters exactly.
 - **Meter number.** The model's readings call it ``0.0.0``; the 1107 display shows it as ``0.0.1``
-  ([1107] §7.4), as an 8-digit number.
+  ([1107] §7.4), as an 8-digit number. ``96.8.0`` (time of operation, in both readout lists) is
+  the model's hour counter; ``0.9.1``/``0.9.2`` are ``hhmmss``/``YYMMDD``.
 - **Values.** Energies are sent as the LCD shows them, at the model's display format (Z1: 7.0,
   6.1, 7.2 or 6.3 digits, truncated, with roll-over), because the readout "follows the LCD
   format" ([1107] §4). Other model values are floats; they cross as ``Decimal(str(x))``, the
