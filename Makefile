@@ -17,11 +17,10 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 	@scripts/ensure-mosquitto
 
-# Until the live demo (emulator → gateway → broker) lands, the main job decodes the bundled
-# real frames, the encrypted one with the keys its grid operator published.
+# The main job: an emulated meter on a pty, the gateway on it, an embedded MQTT broker and a
+# live view of the readings (Ctrl-C stops). `omnipower demo --help` lists the options.
 demo: setup
-	$(VENV)/bin/omnipower decode --file ccc_gateway/data/example_frames.hex \
-		--key 5AD84121D9D20B364B7A11F3C1B5827F --auth-key AFB3F93E3E7204EDB3C27F96DBD51AE0
+	$(VENV)/bin/omnipower demo
 
 # Only the trees that exist: the Home Assistant integration lands after the core.
 PY_TREES = $(wildcard ccc_gateway meter_emulator custom_components benchmarks tests)

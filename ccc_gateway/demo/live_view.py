@@ -120,6 +120,7 @@ def _meter_table(meter_id: str, screen: MeterScreen) -> Table:
             if key in payload:
                 style = "bold" if key == "net_power_w" else ""
                 table.add_row(label, Text(_number(payload[key], unit, decimals), style=style))
+    _optical_rows(table, screen)
     diagnostics = screen.payloads.get("diagnostics", {})
     errors = diagnostics.get("errors") or {}
     rejected = sum(v for v in errors.values() if isinstance(v, int))
@@ -136,6 +137,38 @@ def _meter_table(meter_id: str, screen: MeterScreen) -> Table:
     last = screen.value("power", "ts") or screen.value("energy", "ts")
     table.add_row("Meter time of last push", str(last or "—"))
     return table
+
+
+def _optical_rows(table: Table, screen: MeterScreen) -> None:
+    """Tariff, breaker, relays, prepayment and clock: read over the optical port when present."""
+    rows: list[tuple[str, RenderableType]] = []
+    tariff = screen.payloads.get("tariff")
+    if tariff:
+        rows.append(("Active tariff", f"T{tariff['active_tariff']} ({tariff['source']})"))
+    breaker = screen.payloads.get("breaker")
+    if breaker:
+        state = str(breaker["state"])
+        style = "green" if state == "connected" else "bold red"
+        rows.append(("Breaker", Text(state.replace("_", " "), style=style)))
+    relays = screen.payloads.get("relays")
+    if relays:
+        on = [f"relay {n}" for n in (1, 2) if relays.get(f"relay_{n}_on")]
+        rows.append(("Load relays on", ", ".join(on) or "none"))
+    prepayment = screen.payloads.get("prepayment")
+    if prepayment and prepayment.get("enabled"):
+        credit = _number(prepayment.get("credit_kwh"), "kWh", 3)
+        style = "bold red" if prepayment.get("low_credit") else ""
+        rows.append(("Prepayment credit", Text(credit, style=style)))
+    clock = screen.payloads.get("clock")
+    if clock:
+        rows.append(("Meter clock drift", _number(clock.get("drift_s"), "s", 1)))
+    quality = screen.payloads.get("quality")
+    if quality and "voltage_thd_l1_pct" in quality:
+        rows.append(("Voltage THD L1", _number(quality["voltage_thd_l1_pct"], "%", 1)))
+    if rows:
+        table.add_section()
+        for label, value in rows:
+            table.add_row(label, value)
 
 
 def render(state: DemoState, *, started: datetime | None = None) -> RenderableType:

@@ -61,3 +61,19 @@ def test_summary_line_for_non_interactive_terminals() -> None:
     assert "net 500 W" in line
     assert "U1 229.5 V" in line
     assert "A+ 1.500 kWh" in line
+
+
+def test_optical_state_is_shown_when_present() -> None:
+    state = DemoState()
+    state.apply(
+        "omnipower/1/tariff", json.dumps({"active_tariff": 2, "source": "calendar"}).encode()
+    )
+    state.apply("omnipower/1/breaker", json.dumps({"state": "cutoff_prepayment"}).encode())
+    state.apply(
+        "omnipower/1/prepayment",
+        json.dumps({"enabled": True, "credit_kwh": 0.5, "low_credit": True}).encode(),
+    )
+    text = _text(state)
+    assert "T2 (calendar)" in text
+    assert "cutoff prepayment" in text
+    assert "0.500 kWh" in text
