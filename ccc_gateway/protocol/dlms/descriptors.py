@@ -39,6 +39,18 @@ def _instance(raw: bytes) -> bytes:
     return raw
 
 
+def _integer8(value: int, what: str) -> int:
+    """An Integer8 index, signed as the wire carries it.
+
+    Manufacturer-specific attributes and methods are the negative ones; Kamstrup's documents
+    number them as unsigned bytes (the load profile's LoggerStatus is "attribute 255"), so
+    128..255 are accepted and stored as -128..-1.
+    """
+    if not -128 <= value <= 255:
+        raise ValueError(f"{what} {value} does not fit an Integer8")
+    return value - 256 if value > 127 else value
+
+
 @dataclass(frozen=True, slots=True)
 class AttributeDescriptor:
     """One attribute of one COSEM object: class, logical name (6 bytes) and attribute index."""
@@ -49,6 +61,7 @@ class AttributeDescriptor:
 
     def __post_init__(self) -> None:
         _instance(self.instance)
+        object.__setattr__(self, "attribute", _integer8(self.attribute, "attribute"))
 
     @classmethod
     def of(cls, class_id: int, obis: str, attribute: int) -> Self:
@@ -84,6 +97,7 @@ class MethodDescriptor:
 
     def __post_init__(self) -> None:
         _instance(self.instance)
+        object.__setattr__(self, "method", _integer8(self.method, "method"))
 
     @classmethod
     def of(cls, class_id: int, obis: str, method: int) -> Self:
@@ -151,6 +165,9 @@ class CaptureObject:
     instance: bytes
     attribute: int
     data_index: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attribute", _integer8(self.attribute, "attribute_index"))
 
     def to_data(self) -> Data:
         """The structure of four elements."""

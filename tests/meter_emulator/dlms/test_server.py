@@ -440,3 +440,24 @@ def test_gurux_reads_the_object_list_and_a_scaled_register() -> None:
         gurux.updateValue(current, attribute, reply.value)
     assert current.scaler == pytest.approx(0.01)
     assert current.value == pytest.approx(10.0)
+
+
+def test_gurux_reads_the_load_profile_by_range_and_by_entry() -> None:
+    """Capture objects with Kamstrup's attributes 255/254, then both selective accesses."""
+    server, _ = _server()
+    gurux = GXDLMSClient(True, 19, 16, GxAuthentication.LOW, "12345", InterfaceType.HDLC)
+    gurux.parseUAResponse(_gurux_run(server, gurux, bytes(gurux.snrmRequest())).data)
+    gurux.parseAareResponse(_gurux_run(server, gurux, bytes(gurux.aarqRequest()[0])).data)
+    objects = gurux.parseObjects(
+        _gurux_run(server, gurux, bytes(gurux.getObjectsRequest())).data, True
+    )
+    profile = objects.findByLN(7, "1.1.99.1.0.255")
+    gurux.updateValue(profile, 3, _gurux_run(server, gurux, bytes(gurux.read(profile, 3)[0])).value)
+    assert len(profile.captureObjects) == 8
+    request = gurux.readRowsByRange(profile, START, datetime(2013, 10, 25, 2, 0))
+    gurux.updateValue(profile, 2, _gurux_run(server, gurux, bytes(request[0])).value)
+    assert len(profile.buffer) == 9
+    assert profile.buffer[-1][4:] == [8000, 8001, 8002, 8003]
+    request = gurux.readRowsByEntry(profile, 1, 96)
+    gurux.updateValue(profile, 2, _gurux_run(server, gurux, bytes(request[0])).value)
+    assert len(profile.buffer) == 96

@@ -478,3 +478,13 @@ def test_unknown_tags_and_choices_are_named() -> None:
         parse_apdu(GET_NEXT_AFTER_BLOCK_1 + b"\x00")
     with pytest.raises(MalformedData, match="selector 9"):
         parse_access_parameters(SelectiveAccess(9, Data(DataType.NULL_DATA, None)))
+
+
+def test_manufacturer_attributes_are_negative_integer8() -> None:
+    """Kamstrup's "attribute 255" of the load profile is Integer8 -1 on the wire."""
+    logger_status = AttributeDescriptor.of(7, "1.1.99.1.0.255", 255)
+    assert logger_status.attribute == -1
+    assert logger_status.to_bytes()[-1] == 0xFF
+    assert CaptureObject(7, bytes(6), 254).to_data().value[2] == Data(DataType.INTEGER, -2)
+    with pytest.raises(ValueError, match="Integer8"):
+        AttributeDescriptor.of(1, "1.1.0.0.1.255", 256)
