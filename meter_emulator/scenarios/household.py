@@ -79,7 +79,7 @@ class Household:
         rnd = self._rnd(cell)
         if self._in_outage(seconds):
             return Supply(tuple(PhaseSupply(0.0) for _ in range(self.phases)), 0.0, 0.0)
-        loads = self._loads(day, hour, cell)
+        loads = self._loads(day, hour, cell, rnd)
         pv = self._pv(day, hour, cell)
         voltage = self.nominal_v + (rnd(1) - 0.5) * 2 * self.voltage_noise_v
         voltage += pv / 1000 * 1.2 - sum(loads) / 1000 * 0.8  # export lifts, load pulls the voltage
@@ -113,9 +113,8 @@ class Household:
         length = 60 + unit_random(self.seed, hour_cell, 92) * 1740
         return start <= seconds % 3600 < start + length
 
-    def _loads(self, day: int, hour: float, cell: int) -> list[float]:
+    def _loads(self, day: int, hour: float, cell: int, rnd: _Cell) -> list[float]:
         """Consumption per phase (W)."""
-        rnd = self._rnd(cell)
         washing, washes, ev_evening = _day_values(self.seed, day)
         base = self.base_w * (0.8 + 0.4 * rnd(20))
         fridge = 110.0 if (cell * self.step_s // 60) % 50 < 20 else 0.0
@@ -164,13 +163,20 @@ def _day_values(seed: int, day: int) -> tuple[float, float, float]:
     return unit_random(seed, day, 30), unit_random(seed, day, 31), unit_random(seed, day, 40)
 
 
-@dataclass(frozen=True, slots=True)
 class _Cell:
-    seed: int
-    cell: int
+    """The uniform numbers of one grid cell by salt: :func:`unit_random` with the seed and
+    cell part of the sum computed once."""
+
+    __slots__ = ("_base",)
+
+    def __init__(self, seed: int, cell: int) -> None:
+        self._base = seed * 0x9E3779B97F4A7C15 + cell * 0xBF58476D1CE4E5B9
 
     def __call__(self, salt: int) -> float:
-        return unit_random(self.seed, self.cell, salt)
+        x = (self._base + salt * 0x94D049BB133111EB) & _MASK
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+        return (x ^ (x >> 31)) / 2.0**64
 
 
 def tamper_actions(start_us: int) -> tuple[tuple[int, Action], ...]:

@@ -75,3 +75,14 @@ def test_the_bad_grid_has_sags_swells_and_outages() -> None:
     assert counters["sag_l1"] > 10
     assert counters["swell_l1"] > 5
     assert any(e.kind == "power_failure" for e in m.events.entries)
+
+
+def test_cell_randomness_is_unit_random() -> None:
+    from meter_emulator.scenarios import unit_random
+    from meter_emulator.scenarios.household import _Cell
+
+    assert all(_Cell(7, c)(s) == unit_random(7, c, s) for c in range(-3, 40) for s in range(60))
+    values = [unit_random(1, c, 0) for c in range(2000)]
+    assert 0 <= min(values) < 0.01
+    assert 0.99 < max(values) < 1
+    assert abs(sum(values) / len(values) - 0.5) < 0.03
