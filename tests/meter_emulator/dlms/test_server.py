@@ -16,7 +16,7 @@ from gurux_dlms.objects import GXDLMSRegister
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType, encode_data
+from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType, decode_data, encode_data
 from ccc_gateway.protocol.dlms.acse import Aare, Aarq, Rlre, Rlrq
 from ccc_gateway.protocol.dlms.client import (
     ActionOutcome,
@@ -461,3 +461,73 @@ def test_gurux_reads_the_load_profile_by_range_and_by_entry() -> None:
     request = gurux.readRowsByEntry(profile, 1, 96)
     gurux.updateValue(profile, 2, _gurux_run(server, gurux, bytes(request[0])).value)
     assert len(profile.buffer) == 96
+
+
+class _MemoryIo:
+    """dlms-cosem's IoImplementation over the server in memory: a send returns the answer."""
+
+    def __init__(self, server: DlmsServer) -> None:
+        self.server = server
+        self.buffer = bytearray()
+
+    def connect(self) -> None:
+        pass
+
+    def disconnect(self) -> None:
+        pass
+
+    def send(self, data: bytes) -> None:
+        self.server.receive_data(bytes(data), 0.0)
+        self.buffer += self.server.data_to_send()
+
+    def recv(self, amount: int = 1) -> bytes:
+        out = bytes(self.buffer[:amount])
+        del self.buffer[:amount]
+        return out
+
+    def recv_until(self, end: bytes) -> bytes:
+        index = self.buffer.find(end, 1) + 1
+        out = bytes(self.buffer[:index])
+        del self.buffer[:index]
+        return out
+
+
+def test_dlms_cosem_client_associates_reads_and_writes() -> None:
+    """dlms-cosem's own client (LLS, HDLC) against the emulator's server, end to end."""
+    from dlms_cosem import cosem
+    from dlms_cosem import enumerations as dc_enums
+    from dlms_cosem.client import DlmsClient as DcClient
+    from dlms_cosem.cosem.capture_object import CaptureObject as DcCaptureObject
+    from dlms_cosem.cosem.selective_access import RangeDescriptor as DcRange
+    from dlms_cosem.io import HdlcTransport
+    from dlms_cosem.security import LowLevelSecurityAuthentication
+
+    server, meter = _server()
+    transport = HdlcTransport(
+        client_logical_address=19, server_logical_address=16, io=_MemoryIo(server)
+    )
+    client = DcClient(
+        transport=transport, authentication=LowLevelSecurityAuthentication(secret=b"12345")
+    )
+    client.connect()
+    aare = client.associate()
+    assert aare.result == dc_enums.AssociationResult.ACCEPTED
+
+    def attribute(kind: dc_enums.CosemInterface, obis: str, index: int) -> object:
+        return cosem.CosemAttribute(kind, cosem.Obis.from_string(obis), index)
+
+    meter_number = client.get(attribute(dc_enums.CosemInterface.DATA, "1.1.0.0.1.255", 2))
+    assert meter_number == encode_data(Data(DataType.DOUBLE_LONG_UNSIGNED, 12345678))
+    clock = attribute(dc_enums.CosemInterface.CLOCK, "0.1.1.0.0.255", 2)
+    by_range = DcRange(DcCaptureObject(clock, 0), START, datetime(2013, 10, 25, 2, 0))
+    profile = attribute(dc_enums.CosemInterface.PROFILE_GENERIC, "1.1.99.1.0.255", 2)
+    rows, _ = decode_data(client.get(profile, access_descriptor=by_range))
+    assert len(rows.value) == 9
+    everything, _ = decode_data(client.get(profile))  # several blocks
+    assert len(everything.value) == 96
+    coupling = attribute(dc_enums.CosemInterface.DATA, "1.1.128.0.0.255", 2)
+    response = client.set(coupling, encode_data(Data(DataType.UNSIGNED, 1)))
+    assert response.result == dc_enums.DataAccessResult.SUCCESS
+    assert meter.values["coupling_state"] == Data(DataType.UNSIGNED, 1)
+    client.release_association()
+    client.disconnect()
