@@ -214,7 +214,12 @@ class DataObject(CosemObject):
 
 
 def scaler_unit(scaler: int, unit: str | None) -> Data:
-    """The scaler_unit structure {scaler integer, unit enum}."""
+    """The scaler_unit structure {scaler integer, unit enum}.
+
+    The Blue Book has no kilo units: a value in kWh at scaler s is Wh at scaler s + 3.
+    """
+    if unit is not None and unit not in UNITS and unit.startswith("k") and unit[1:] in UNITS:
+        unit, scaler = unit[1:], scaler + 3
     return Data(DataType.STRUCTURE, (integer(scaler), enum(UNITS[unit])))
 
 

@@ -531,3 +531,13 @@ def test_dlms_cosem_client_associates_reads_and_writes() -> None:
     assert meter.values["coupling_state"] == Data(DataType.UNSIGNED, 1)
     client.release_association()
     client.disconnect()
+
+
+def test_every_register_has_a_scaler_unit(optical: Session) -> None:
+    """Attribute 3 of every class 3/4 object reads; kWh registers are Wh at scaler + 3."""
+    for obj, _rights in optical.server.registry.visible("optical"):
+        if obj.class_id in (3, 4):
+            value = optical.get(AttributeDescriptor(obj.class_id, obj.logical_name, 3))
+            assert isinstance(value, Data), obj
+    credit = optical.get(AttributeDescriptor.of(3, "1.1.130.0.0.255", 3))
+    assert credit == Data(DataType.STRUCTURE, (Data(DataType.INTEGER, 3), Data(DataType.ENUM, 30)))
