@@ -78,6 +78,7 @@ class MeterEngine:
         self.on_event: Callable[[str, str], None] | None = None
         self._outage_start_us: int | None = None
         self._breaker_seen = 0
+        self._due: dict[str, int] = {}
         self.supply = self.source.supply_at(self.now_us)
         self.measured = self._measure()
         self.tariff = self.tariffs.tariff(self.local())
@@ -164,7 +165,8 @@ class MeterEngine:
     def _reset_boundaries(self) -> None:
         local = self.local()
         nxt = self.source.next_change(self.now_us)
-        self._due: dict[str, int] = {
+        override = self._due.get("override", NEVER)  # a timed override outlives a clock change
+        self._due = {
             "source": NEVER if nxt is None else nxt,
             "period": self._next_period(self.config.integration_period_min),
             "analysis": self._next_period(self.config.analysis_interval_min),
@@ -174,7 +176,7 @@ class MeterEngine:
             "window": self._local_boundary(self.prepayment.next_window_edge_local(local)),
             "lowmax": self._rtc_boundary(self.prepayment.lowmax_deadline()),
             "breaker": NEVER if self.breaker.deadline_us is None else self.breaker.deadline_us,
-            "override": getattr(self, "_due", {}).get("override", NEVER),
+            "override": override,
         }
 
     def _credit_boundary(self) -> int:
