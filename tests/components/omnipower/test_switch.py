@@ -1,0 +1,262 @@
+"""Switches round-trip through cmd/<name> and cmd/result; state only from the read-back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    Platform,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+from syrupy.assertion import SnapshotAssertion
+
+from ccc_gateway.commands.envelope import parse_envelope, verify
+from custom_components.omnipower.const import CONF_COMMANDS, CONF_SECRET, CONF_STALE_AFTER
+
+from .conftest import publish
+
+SERIAL = "31415926"
+BREAKER = f"switch.omnipower_{SERIAL}_breaker"
+RELAY_1 = f"switch.omnipower_{SERIAL}_load_relay_1"
+RELAY_2 = f"switch.omnipower_{SERIAL}_load_relay_2"
+
+pytestmark = pytest.mark.parametrize("meter_fixture", ["prepayment_breaker"])
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """Only switches."""
+    return [Platform.SWITCH]
+
+
+def sent(mqtt_mock: MqttMockHAClient) -> list[tuple[str, dict[str, Any], int, bool]]:
+    """Every command published: topic, body, QoS, retain."""
+    return [
+        (call.args[0], json.loads(call.args[1]), call.args[2], call.args[3])
+        for call in mqtt_mock.async_publish.call_args_list
+        if "/cmd/" in call.args[0]
+    ]
+
+
+async def commands_sent(mqtt_mock: MqttMockHAClient, count: int) -> None:
+    """Let the loop run until *count* commands are out.
+
+    Not ``async_block_till_done``: it would wait for the service call, which waits for us.
+    """
+    for _ in range(100):
+        if len(sent(mqtt_mock)) >= count:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{count} commands expected, {len(sent(mqtt_mock))} sent")
+
+
+async def started(
+    mqtt_mock: MqttMockHAClient, call: Awaitable[Any], count: int = 1
+) -> asyncio.Future[Any]:
+    """Start a blocking service call and let it publish its command."""
+    task = asyncio.ensure_future(call)
+    await commands_sent(mqtt_mock, count)
+    assert not task.done()
+    return task
+
+
+def answer(hass: HomeAssistant, body: dict[str, Any], status: str, **extra: Any) -> None:
+    """The gateway's result for a command."""
+    publish(
+        hass,
+        SERIAL,
+        "cmd/result",
+        {
+            "ts": "2026-11-26T12:00:00+01:00",
+            "schema": 1,
+            "id": body["id"],
+            "command": "breaker",
+            "status": status,
+            "reason": None,
+            "text": None,
+            "state": None,
+            **extra,
+        },
+    )
+
+
+async def turn(hass: HomeAssistant, service: str, entity_id: str) -> Awaitable[Any]:
+    return hass.services.async_call(
+        SWITCH_DOMAIN, service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+
+
+async def test_switches(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The breaker and both relays, with the meter's read-back state."""
+    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+
+
+async def test_breaker_off_waits_for_done(
+    hass: HomeAssistant, init_integration: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Turning off sends a fresh, unsigned, non-retained command and shows the read-back."""
+    task = await started(mqtt_mock, await turn(hass, SERVICE_TURN_OFF, BREAKER))
+    [(topic, body, qos, retain)] = sent(mqtt_mock)
+    assert (topic, qos, retain) == (f"omnipower/{SERIAL}/cmd/breaker", 1, False)
+    assert body["args"] == {"action": "disconnect"}
+    assert "sig" not in body
+    expires = datetime.fromisoformat(body["expires_at"])
+    assert timedelta(seconds=25) < expires - dt_util.now() <= timedelta(seconds=30)
+    envelope = parse_envelope(topic, json.dumps(body).encode())  # the gateway's own parser
+    assert envelope.id == body["id"]
+    answer(hass, body, "accepted")
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not task.done()
+    assert hass.states.get(BREAKER).state == STATE_ON
+    answer(hass, body, "done", state={"state": "disconnected", "coupling_state": 1})
+    await task
+    assert hass.states.get(BREAKER).state == STATE_OFF
+
+
+@pytest.mark.parametrize(
+    ("state", "actions"),
+    [("disconnected", ["release", "reconnect"]), ("ready_for_reconnection", ["reconnect"])],
+)
+async def test_breaker_on_releases_then_reconnects(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    state: str,
+    actions: list[str],
+) -> None:
+    """From 'disconnected' the breaker is released first; each step waits for done."""
+    publish(
+        hass,
+        SERIAL,
+        "breaker",
+        {"schema": 1, "ts": "2026-11-26T12:00:00+01:00", "state": state, "coupling_state": 1},
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(BREAKER).state == STATE_OFF
+    task = await started(mqtt_mock, await turn(hass, SERVICE_TURN_ON, BREAKER))
+    for index, action in enumerate(actions):
+        await commands_sent(mqtt_mock, index + 1)
+        body = sent(mqtt_mock)[index][1]
+        assert body["args"] == {"action": action}
+        done_state = "connected" if action == "reconnect" else "ready_for_reconnection"
+        answer(hass, body, "done", state={"state": done_state})
+    await task
+    assert len(sent(mqtt_mock)) == len(actions)
+    assert hass.states.get(BREAKER).state == STATE_ON
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "message"),
+    [
+        ("rejected", "not_allowed", "The gateway rejected breaker: not_allowed."),
+        ("expired", "expired", "The command breaker expired before the gateway could run it"),
+        ("failed", "readback_mismatch", "The meter did not carry out breaker: readback_mismatch."),
+    ],
+)
+async def test_command_refused_raises_translated_error(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    status: str,
+    reason: str,
+    message: str,
+) -> None:
+    """A rejection, expiry or failure raises a translated error; the state stays."""
+    task = await started(mqtt_mock, await turn(hass, SERVICE_TURN_OFF, BREAKER))
+    body = sent(mqtt_mock)[0][1]
+    publish(hass, SERIAL, "cmd/result", {"schema": 1, "id": "someone-else", "status": "done"})
+    answer(hass, body, status, reason=reason)
+    with pytest.raises(HomeAssistantError) as error:
+        await task
+    assert error.value.translation_key == f"command_{status}"
+    assert str(error.value).startswith(message)
+    assert hass.states.get(BREAKER).state == STATE_ON
+
+
+async def test_command_timeout(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    """No result by expiry plus the read-back grace raises 'command_timeout'."""
+    task = await started(mqtt_mock, await turn(hass, SERVICE_TURN_OFF, BREAKER))
+    freezer.tick(timedelta(seconds=46))
+    async_fire_time_changed(hass)
+    with pytest.raises(HomeAssistantError) as error:
+        await task
+    assert error.value.translation_key == "command_timeout"
+    body = sent(mqtt_mock)[0][1]
+    answer(hass, body, "done")  # too late: nobody waits any more
+    await hass.async_block_till_done()
+
+
+async def test_relay_command_is_signed_when_configured(
+    hass: HomeAssistant, init_integration: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """With a secret, the gateway's own verifier accepts the signature."""
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={**init_integration.options, CONF_SECRET: "s3cret"},
+    )
+    await hass.async_block_till_done()
+    task = await started(mqtt_mock, await turn(hass, SERVICE_TURN_ON, RELAY_1))
+    [(topic, body, _, _)] = sent(mqtt_mock)
+    assert topic == f"omnipower/{SERIAL}/cmd/relay"
+    assert body["args"] == {"relay": 1, "on": True}
+    envelope = parse_envelope(topic, json.dumps(body).encode())
+    assert verify(envelope, b"s3cret")
+    assert not verify(envelope, b"other")
+    answer(hass, body, "done", state={"relay_1_on": True})
+    await task
+    assert hass.states.get(RELAY_1).state == STATE_ON
+    task = await started(mqtt_mock, await turn(hass, SERVICE_TURN_OFF, RELAY_2), 2)
+    body = sent(mqtt_mock)[1][1]
+    assert body["args"] == {"relay": 2, "on": False}
+    answer(hass, body, "done", state={"relay_2_on": False})
+    await task
+    assert hass.states.get(RELAY_2).state == STATE_OFF
+
+
+async def test_command_no_longer_offered(
+    hass: HomeAssistant, init_integration: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Dropping a command from the options makes its switch unavailable and unusable."""
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={CONF_STALE_AFTER: 300, CONF_COMMANDS: ["relay"]},
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(BREAKER).state == STATE_UNAVAILABLE
+    with pytest.raises(HomeAssistantError) as error:
+        await init_integration.runtime_data.async_send_command("breaker", {"action": "disconnect"})
+    assert error.value.translation_key == "command_not_offered"
+    assert sent(mqtt_mock) == []
