@@ -308,6 +308,16 @@ class DlmsSession:
         buffer = await self._get(AttributeDescriptor(7, profile.logical_name, 2), access)
         if buffer is None or buffer.type != DataType.ARRAY:
             raise ObjectRefused("load_profile", "buffer not readable with a range")
+        # The entry's status is Kamstrup's LoggerStatus, the profile's own attribute 255
+        # (Integer8 -1 on the wire, PROTOCOL.md 2.3.3), not the reserved class 1 column.
+        status_column = next(
+            (
+                index
+                for index, c in enumerate(columns)
+                if c.class_id == 7 and c.instance == profile.logical_name and c.attribute == -1
+            ),
+            None,
+        )
         scalers: dict[int, float] = {}
         for index, column in enumerate(columns):
             register = _BY_LOGICAL_NAME.get(column.instance)
@@ -325,7 +335,7 @@ class DlmsSession:
                     stamp = _date_time(cell)
                 elif index in scalers and isinstance(cell.value, int):
                     values[_PROFILE_COLUMNS[column.instance]] = cell.value * scalers[index]
-                elif column.class_id == 1 and isinstance(cell.value, int):
+                elif index == status_column and isinstance(cell.value, int):
                     status = cell.value & 0xFF
             if stamp is not None:
                 rows.append(ProfileRow(MeterClock(stamp.to_naive(), stamp.dst), status, values))
