@@ -115,7 +115,7 @@ async def init_integration(
     publish(hass, serial, "power", payloads["power"])
     await hass.async_block_till_done()
     yield mock_config_entry
-    if mock_config_entry.state.recoverable:
+    if hass.config_entries.async_get_entry(mock_config_entry.entry_id) is not None:
         with patch("custom_components.omnipower.PLATFORMS", platforms):
             await hass.config_entries.async_unload(mock_config_entry.entry_id)
             await hass.async_block_till_done()

@@ -114,3 +114,14 @@ async def test_bad_payloads_are_ignored(
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert sum("schema 2" in text for text in warnings) == 1
     assert "not a JSON object" in caplog.text
+
+
+async def test_load_profile_without_recorder_is_ignored(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Without the recorder a load-profile batch is dropped quietly."""
+    assert "recorder" not in hass.config.components
+    batch = {"schema": 1, "intervals": [{"end": "2026-11-26T01:00:00+00:00", "status": 0}]}
+    publish(hass, "57061234", "load_profile", batch)
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data.available
