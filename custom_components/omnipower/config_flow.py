@@ -128,7 +128,8 @@ class OmnipowerConfigFlow(ConfigFlow, domain=DOMAIN):
         if info is None:
             return self.async_abort(reason="invalid_discovery_info")
         await self.async_set_unique_id(serial)
-        self._abort_if_unique_id_configured()
+        # A gateway now announcing the meter under another base topic moves the entry there.
+        self._abort_if_unique_id_configured(updates={CONF_BASE_TOPIC: "/".join(levels[:-2])})
         self._base_topic = "/".join(levels[:-2])
         self._serial = serial
         self._info = info

@@ -289,3 +289,19 @@ async def test_options_flow(hass: HomeAssistant, init_integration: MockConfigEnt
         result["flow_id"], {CONF_STALE_AFTER: 300, CONF_COMMANDS: [], CONF_SECRET: ""}
     )
     assert CONF_SECRET not in init_integration.options
+
+
+async def test_discovery_under_new_base_topic_moves_the_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry, payloads: Payloads
+) -> None:
+    """A configured meter announced under another base topic follows it there."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_MQTT},
+        data=discovery(f"house/omnipower/{SERIAL}/info", json.dumps(payloads["info"])),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert init_integration.data[CONF_BASE_TOPIC] == "house/omnipower"
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data.base_topic == "house/omnipower"
