@@ -110,7 +110,9 @@ async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
 
 
 @contextlib.asynccontextmanager
-async def gateway(broker: Mosquitto, tmp_path: Path, emulated: Emulator) -> AsyncIterator[None]:
+async def gateway(
+    broker: Mosquitto, tmp_path: Path, emulated: Emulator, *, association: str = "optical"
+) -> AsyncIterator[None]:
     data = {
         "gateway": {"id": "dlms-e2e", "state_dir": str(tmp_path / "state"), "timezone": str(ZONE)},
         "mqtt": {"host": "127.0.0.1", "port": broker.port},
@@ -123,9 +125,19 @@ async def gateway(broker: Mosquitto, tmp_path: Path, emulated: Emulator) -> Asyn
                 "optical": {
                     "port": str(tmp_path / "ttyOPT"),
                     "password": "12345",
+                    "association": association,
                     "poll_interval": 10,
                 },
-                "commands": ["breaker", "tariff", "relay", "refresh", "read_load_profile"],
+                "commands": [
+                    "breaker",
+                    "tariff",
+                    "relay",
+                    "clock_sync",
+                    "prepayment_top_up",
+                    "prepayment_alarm_limit",
+                    "refresh",
+                    "read_load_profile",
+                ],
             }
         ],
     }
@@ -145,6 +157,19 @@ async def latest(sub: Subscriber, topic: str, *, after: int = 0, within: float =
         lambda m: m.topic.value == f"omnipower/{SERIAL}/{topic}", after=after, within=within
     )
     return payload(message)
+
+
+async def push_after(sub: Subscriber, meter_local: datetime) -> dict[str, Any]:
+    """The first ``power`` message of a push the meter built after *meter_local* (its own
+    clock): frames built earlier may still be on the 2400-baud line."""
+
+    def built_after(message: aiomqtt.Message) -> bool:
+        if message.topic.value != f"omnipower/{SERIAL}/power":
+            return False
+        stamp = datetime.fromisoformat(payload(message)["ts"])
+        return stamp.astimezone(ZONE).replace(tzinfo=None) > meter_local
+
+    return payload(await sub.wait_for(built_after, within=30))
 
 
 async def send_command(port: int, name: str, command_id: str, **args: Any) -> None:
@@ -261,8 +286,7 @@ async def test_breaker_disconnect_over_mqtt_opens_the_models_breaker(
             within=30,
         )
         assert meter.breaker.state is CouplingState.DISCONNECTED
-        seen = len(sub.messages)
-        after = await latest(sub, "power", after=seen)
+        after = await push_after(sub, meter.local())
         event = await sub.wait_for(lambda m: m.topic.value.endswith("/events"), within=30)
     outcome = payload(result)
     validate("cmd_result", outcome)
@@ -270,3 +294,107 @@ async def test_breaker_disconnect_over_mqtt_opens_the_models_breaker(
     assert (outcome["state"]["state"], outcome["state"]["coupling_state"]) == ("disconnected", 1)
     assert after["active_power_import_w"] == 0  # the next push: no import
     assert (payload(event)["type"], payload(event)["command_id"]) == ("breaker_changed", "off-1")
+
+
+async def run_command(
+    sub: Subscriber, port: int, name: str, command_id: str, **args: Any
+) -> dict[str, Any]:
+    """Send a command and return its final ``cmd/result`` (validated against its schema)."""
+    seen = len(sub.messages)
+    await send_command(port, name, command_id, **args)
+    message = await sub.wait_for(
+        lambda m: (
+            m.topic.value.endswith("/cmd/result")
+            and payload(m)["id"] == command_id
+            and payload(m)["status"] != "accepted"
+        ),
+        after=seen,
+        within=30,
+    )
+    result = payload(message)
+    validate("cmd_result", result)
+    return result
+
+
+async def test_commands_change_the_model_and_are_confirmed(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Breaker round trip, tariff force and auto, a relay, clock sync, an asked-for profile."""
+    async with (
+        emulator(tmp_path) as emulated,
+        subscriber(mosquitto.port, f"omnipower/{SERIAL}/#") as sub,
+        gateway(mosquitto, tmp_path, emulated),
+    ):
+        meter = emulated.meter
+        meter.shift_time(120)  # the meter runs two minutes ahead
+        await latest(sub, "breaker")
+        port = mosquitto.port
+
+        steps = [("disconnect", 1), ("release", 8), ("reconnect", 4)]
+        for action, coupling_state in steps:
+            result = await run_command(sub, port, "breaker", f"b-{action}", action=action)
+            assert result["status"] == "done", result
+            assert result["state"]["coupling_state"] == coupling_state
+            assert int(meter.breaker.state) == coupling_state
+        refused = await run_command(sub, port, "breaker", "b-again", action="reconnect")
+        assert (refused["status"], refused["reason"]) == ("failed", "meter_error")
+        assert (await push_after(sub, meter.local()))["active_power_import_w"] == 3000
+
+        calendar_tariff = meter.tariff
+        forced = 4 if calendar_tariff != 4 else 3
+        result = await run_command(sub, port, "tariff", "t-force", mode="force", tariff=forced)
+        assert (result["status"], result["state"]["active_tariff"]) == ("done", forced)
+        assert (meter.tariff, meter.tariffs.source.value) == (forced, "forced")
+        result = await run_command(sub, port, "tariff", "t-auto", mode="auto")
+        assert result["status"] == "done", result
+        assert (meter.tariff, meter.tariffs.source.value) == (calendar_tariff, "calendar")
+
+        result = await run_command(sub, port, "relay", "r-on", relay=2, on=True)
+        assert (result["status"], result["state"]["relay_2_on"]) == ("done", True)
+        assert meter.relays.relay2
+
+        result = await run_command(sub, port, "clock_sync", "c-sync")
+        assert result["status"] == "done", result
+        local_now = datetime.now(ZONE).replace(tzinfo=None)
+        assert abs((meter.local() - local_now).total_seconds()) < 3
+
+        start = datetime.now(UTC) - timedelta(hours=2)
+        seen = len(sub.messages)
+        lp_result = await run_command(
+            sub, port, "read_load_profile", "lp-1", **{"from": start.isoformat()}
+        )
+        assert lp_result["status"] == "done", lp_result
+        batch = await latest(sub, "load_profile", after=seen)
+        # The refused top-up: A14_Prepayment is written by the primary module only.
+        top_up = await run_command(sub, port, "prepayment_top_up", "p-1", energy_kwh=10)
+    validate("load_profile", batch)
+    assert batch["request_id"] == "lp-1"
+    ends = [datetime.fromisoformat(i["end"]) for i in batch["intervals"]]
+    assert len(ends) == lp_result["state"]["intervals"] in (7, 8, 9)
+    assert all(end >= start for end in ends)
+    assert (top_up["status"], top_up["reason"]) == ("failed", "meter_error")
+    assert "read-write-denied" in top_up["text"]
+
+
+async def test_prepayment_commands_through_the_primary_module_association(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    async with (
+        emulator(tmp_path) as emulated,
+        subscriber(mosquitto.port, f"omnipower/{SERIAL}/#") as sub,
+        gateway(mosquitto, tmp_path, emulated, association="primary_module"),
+    ):
+        meter = emulated.meter
+        await latest(sub, "prepayment")
+        before = meter.prepayment.credit_kwh
+        top_up = await run_command(sub, mosquitto.port, "prepayment_top_up", "p-1", energy_kwh=25)
+        after = meter.prepayment.credit_kwh
+        limit = await run_command(
+            sub, mosquitto.port, "prepayment_alarm_limit", "p-2", energy_kwh=12
+        )
+    assert top_up["status"] == "done", top_up
+    assert after == pytest.approx(before + 25, abs=0.05)
+    assert top_up["state"]["credit_kwh"] == pytest.approx(after, abs=0.05)
+    assert meter.prepayment.last_top_up_kwh == pytest.approx(25, abs=0.05)
+    assert (limit["status"], limit["state"]["alarm_limit_kwh"]) == ("done", 12)
+    assert meter.prepayment.alarm_limit_nj == 12 * 3_600_000_000_000_000
