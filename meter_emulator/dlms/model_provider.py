@@ -25,8 +25,9 @@ Writes, and the results a refusal gets:
   top-up, which first settles energy used after zero, as the model's top-up does. Credit is never
   lowered this way (*other-reason*).
 - **EventStatusB**: the bits written are cleared from the latched event status.
-- **Clock**: attribute 2 sets the local time, the DST bit settling the repeated autumn hour;
-  a time the clock skips or a field left unspecified is *other-reason*. shift_time takes
+- **Clock**: attribute 2 sets the local time, the DST bit settling the repeated autumn hour.
+  Inside the summer-time window the DST bit must be set (PROTOCOL.md 2.3.4); a set without it,
+  a time the clock skips, or a field left unspecified is *other-reason*. shift_time takes
   −900…900 s (Blue Book class 8).
 - **Load profile capture_period**: the model's integration period is a configuration code (Z4),
   so only the current value is accepted.
@@ -195,11 +196,26 @@ class ModelProvider:
         if value.year == 0xFFFF or any(f == 0xFF for f in fields):
             return _REFUSED
         try:
-            local = datetime(value.year, value.month, value.day, value.hour, value.minute)
-            self.meter.set_time(local.replace(second=value.second), dst=value.dst)
+            local = datetime(
+                value.year, value.month, value.day, value.hour, value.minute, value.second
+            )
+            if self._summer_time(local) and not value.dst:
+                return _REFUSED  # PROTOCOL.md 2.3.4: inside the DST window bit 7 must be set
+            self.meter.set_time(local, dst=value.dst)
         except ValueError:
             return _REFUSED
         return _OK
+
+    def _summer_time(self, local: datetime) -> bool:
+        """Whether the meter's own table puts *local* in summer time for sure (False in the
+        repeated autumn hour, where the DST bit is what tells the two apart)."""
+        now = self.meter.now_us
+        outcomes = set()
+        for dst in (True, False):
+            probe = dataclasses.replace(self.meter.clock)  # never touch the meter's own clock
+            probe.set_local(now, local, dst=dst)  # ValueError: a time the clock skips
+            outcomes.add(probe.is_dst(probe.rtc_us(now)))
+        return outcomes == {True}
 
     def shift_clock(self, seconds: int) -> ActionResult:
         if not -SHIFT_LIMIT_S <= seconds <= SHIFT_LIMIT_S:

@@ -309,6 +309,20 @@ def test_clock_reads_sets_and_shifts_with_the_dst_bit() -> None:
     assert m.local() == datetime(2024, 6, 3, 11, 30)
     c.client.action(shift, c.now, Data(DataType.LONG, 3600))
     assert c.run() == [ActionOutcome(shift, ActionResult.OTHER_REASON, None)]
+    without_dst = CosemDateTime.from_datetime(datetime(2024, 6, 3, 12, 0), dst=False)
+    assert c.set("clock", Data(DataType.OCTET_STRING, without_dst.to_bytes())) == (
+        DataAccessResult.OTHER_REASON  # inside the DST window bit 7 must be set
+    )
+    assert m.local() == datetime(2024, 6, 3, 11, 30)
+    skipped = CosemDateTime.from_datetime(datetime(2024, 3, 31, 2, 30), dst=True)
+    assert c.set("clock", Data(DataType.OCTET_STRING, skipped.to_bytes())) == (
+        DataAccessResult.OTHER_REASON  # the spring change skips 02:00-03:00
+    )
+    winter = CosemDateTime.from_datetime(datetime(2024, 12, 1, 12, 0), dst=False)
+    assert c.set("clock", Data(DataType.OCTET_STRING, winter.to_bytes())) == (
+        DataAccessResult.SUCCESS
+    )
+    assert (m.local(), m.dst()) == (datetime(2024, 12, 1, 12, 0), False)
     unspecified = CosemDateTime(2024, 6, 3, 0xFF, 0xFF, 0, 0, 0xFF, -0x8000, 0x80)
     assert c.set("clock", Data(DataType.OCTET_STRING, unspecified.to_bytes())) == (
         DataAccessResult.OTHER_REASON
@@ -434,3 +448,21 @@ def test_a_meter_without_breaker_has_no_breaker_objects() -> None:
     c = Client(m)
     assert c.get(attr("coupling_state")) == DataAccessResult.OBJECT_UNDEFINED
     assert c.get(attr("prepayment_credit")) == DataAccessResult.OBJECT_UNDEFINED
+
+
+def test_a_dlms_write_shows_on_every_port_at_once() -> None:
+    """PROTOCOL.md 4 item 10: the push, the 1107 port and the display read the same model."""
+    from meter_emulator.ports.iec62056_21_model import ModelOpticalMeter
+
+    m = three_phase()
+    c = Client(m)
+    readout = ModelOpticalMeter(m)
+    assert c.set("actual_tariff", u8(4)) == DataAccessResult.SUCCESS
+    assert c.set("coupling_state", u8(1)) == DataAccessResult.SUCCESS
+    tariff = readout.read_register("129.0.0")
+    assert tariff is not None
+    assert tariff.value == 4
+    assert "T4" in m.display_text()
+    assert "breaker:disconnected" in m.display_text()
+    assert m.push_snapshot()["1.1.1.7.0.255"] == 0
+    assert m.readings()["128.0.0"][0] == 1
