@@ -105,6 +105,9 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._was_available = False
         self._lost = False
+        #: The topic whose payload changed in the current update; None when anything may
+        #: have changed (availability, options), so every entity refreshes.
+        self.changed_topic: str | None = None
         self._warned: set[str] = set()
 
     # -- topics ------------------------------------------------------------------------------
@@ -189,7 +192,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             self._offline_timer = async_call_later(
                 self.hass, OFFLINE_ISSUE_AFTER, self._offline_too_long
             )
-        self._publish_state()
+        self._publish_state(None)
 
     @callback
     def _message(self, message: ReceiveMessage) -> None:
@@ -224,7 +227,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             self._check_keys(payload)
         elif name == "clock":
             self._check_clock(payload)
-        self._publish_state()
+        self._publish_state(name)
 
     def _decode(self, name: str, raw: str | bytes | bytearray) -> Payload | None:
         try:
@@ -287,7 +290,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
     def _went_stale(self, _now: datetime) -> None:
         self._stale_timer = None
         self.data.stale = True
-        self._publish_state()
+        self._publish_state(None)
 
     @callback
     def _offline_too_long(self, _now: datetime) -> None:
@@ -303,7 +306,13 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         )
 
     @callback
-    def _publish_state(self) -> None:
+    def async_notify(self, topic: str | None) -> None:
+        """Tell the entities that *topic* changed (None: anything may have)."""
+        self.changed_topic = topic
+        self.async_set_updated_data(self.data)
+
+    @callback
+    def _publish_state(self, topic: str | None) -> None:
         available = self.available
         if available != self._was_available:
             if not available:
@@ -317,7 +326,8 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             elif self._lost:
                 LOGGER.info("Meter %s is available again", self.serial)
             self._was_available = available
-        self.async_set_updated_data(self.data)
+            topic = None  # every entity's availability changed
+        self.async_notify(topic)
 
     # -- repairs ----------------------------------------------------------------------------
 
@@ -443,4 +453,4 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         if not isinstance(state, dict):
             return
         self.data.payloads[topic] = {**self.data.payloads.get(topic, {}), **state}
-        self.async_update_listeners()
+        self.async_notify(topic)

@@ -503,7 +503,8 @@ class OmnipowerEnergySensor(OmnipowerEntity, RestoreSensor):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        self._accept()
+        if self._concerned():
+            self._accept()
         super()._handle_coordinator_update()
 
     def _accept(self) -> None:
