@@ -1,13 +1,13 @@
-"""Third-party DLMS clients against the emulated meter over a loopback TCP port (issue 5 §3).
+"""Third-party DLMS clients against the emulated meter over TCP and a pty (issue 5 §3).
 
 The emulator side is the real optical port: the mux (1107 or HDLC by the first octet) with the
 DLMS server over the meter model (:func:`~meter_emulator.dlms.model_provider.dlms_server_for`),
-served by a ser2net-style TCP link. Gurux (``gurux-dlms``) and dlms-cosem each associate
-publicly and with LLS, read the clock, the meter number, a register with its scaler_unit, the
-object list and the load profile by a range on its clock column, through their documented
-client APIs and over their own transport (a socket); one of them writes CouplingState and the
-model's breaker opens. The blocking clients run in a worker thread while the emulator runs on
-the event loop.
+on a ser2net-style TCP link or a pseudo-terminal. Gurux (``gurux-dlms``) and dlms-cosem each
+associate publicly and with LLS, read the clock, the meter number, a register with its
+scaler_unit, the object list and (LLS) the load profile by a range on its clock column, through
+their documented client APIs and their own transports (a socket, or pyserial on the pty); each
+writes CouplingState and the model's breaker opens. The blocking clients run in a worker thread
+while the emulator runs on the event loop.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import serial
 from gurux_dlms import GXByteBuffer, GXDLMSClient, GXReplyData
 from gurux_dlms.enums import Authentication as GxAuthentication
 from gurux_dlms.enums import DataType as GxDataType
@@ -32,7 +34,7 @@ from meter_emulator.model.source import ConstantLoad
 from meter_emulator.ports.iec62056_21 import Iec62056Server
 from meter_emulator.ports.iec62056_21_link import OpticalPort
 from meter_emulator.ports.iec62056_21_model import ModelOpticalMeter
-from meter_emulator.ports.links import TcpLink
+from meter_emulator.ports.links import PtyLink, TcpLink
 from meter_emulator.ports.optical_mux import DlmsServerEndpoint, OpticalMux
 
 pytestmark = pytest.mark.slow
@@ -55,43 +57,76 @@ def emulated_meter() -> Meter:
 
 
 @asynccontextmanager
-async def optical_port(meter: Meter) -> AsyncIterator[TcpLink]:
-    """The meter's optical port (mux + DLMS server) on a free loopback TCP port."""
+async def optical_port(meter: Meter, transport: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The meter's optical port (mux + DLMS server) on a free loopback TCP port ("tcp:<port>")
+    or on a pseudo-terminal (its path), as the clients below name it."""
     # The server's clock runs SPEED times faster: keep its inactivity timeout a real 20 s.
     server = dlms_server_for(meter, inactivity_timeout=20.0 * SPEED)
     mux = OpticalMux(Iec62056Server(ModelOpticalMeter(meter)), DlmsServerEndpoint(server))
-    async with (
-        TcpLink(port=0, baudrate=9600, speed=SPEED) as link,
-        OpticalPort(mux, link, reaction_time=0.0),
-    ):
-        yield link
+    link: TcpLink | PtyLink = (
+        TcpLink(port=0, baudrate=9600, speed=SPEED)
+        if transport == "tcp"
+        else PtyLink(baudrate=9600, speed=SPEED, symlink=tmp_path / "ttyOPT")
+    )
+    async with link, OpticalPort(mux, link, reaction_time=0.0):
+        yield f"tcp:{link.port}" if isinstance(link, TcpLink) else str(tmp_path / "ttyOPT")
 
 
-async def in_thread[T](link: TcpLink, client: Callable[[int], T]) -> T:
-    return await asyncio.wait_for(asyncio.to_thread(client, link.port), 60)
+async def in_thread[T](where: str, client: Callable[[str], T]) -> T:
+    return await asyncio.wait_for(asyncio.to_thread(client, where), 60)
+
+
+class Wire:
+    """The client's end of the optical head: a socket or a serial port (pyserial on the pty)."""
+
+    def __init__(self, where: str) -> None:
+        self.socket: socket.socket | None = None
+        self.serial: serial.Serial | None = None
+        if where.startswith("tcp:"):
+            self.socket = socket.create_connection(("127.0.0.1", int(where[4:])), timeout=10)
+        else:
+            self.serial = serial.Serial(where, 9600, timeout=10)
+
+    def send(self, data: bytes) -> None:
+        if self.socket is not None:
+            self.socket.sendall(data)
+        elif self.serial is not None:
+            self.serial.write(data)
+
+    def receive(self) -> bytes:
+        if self.socket is not None:
+            return self.socket.recv(4096)
+        assert self.serial is not None
+        return bytes(self.serial.read(max(1, self.serial.in_waiting)))
+
+    def close(self) -> None:
+        if self.socket is not None:
+            self.socket.close()
+        if self.serial is not None:
+            self.serial.close()
 
 
 # --- Gurux ------------------------------------------------------------------------------------
 
 
 class GuruxSession:
-    """Gurux's GXDLMSClient over a TCP socket: it builds the frames, we move them."""
+    """Gurux's GXDLMSClient over a socket or a pty: it builds the frames, we move them."""
 
-    def __init__(self, port: int, *, client: int, server: int, password: str | None) -> None:
+    def __init__(self, where: str, *, client: int, server: int, password: str | None) -> None:
         authentication = GxAuthentication.NONE if password is None else GxAuthentication.LOW
         self.client = GXDLMSClient(
             True, client, server, authentication, password, InterfaceType.HDLC
         )
-        self.socket = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.wire = Wire(where)
 
     def exchange(self, request: Any) -> GXReplyData:
         reply = GXReplyData()
         data = bytes(request)
         while True:
-            self.socket.sendall(data)
+            self.wire.send(data)
             buffer = GXByteBuffer()
             while not self.client.getData(buffer, reply, GXReplyData()):
-                chunk = self.socket.recv(4096)
+                chunk = self.wire.receive()
                 assert chunk, "the emulator closed the port"
                 buffer.set(chunk)
             if not reply.isMoreData():
@@ -113,14 +148,14 @@ class GuruxSession:
         for request in self.client.releaseRequest():
             self.exchange(request)
         self.exchange(self.client.disconnectRequest())
-        self.socket.close()
+        self.wire.close()
 
 
-def gurux_reads(port: int, *, public: bool) -> dict[str, Any]:
+def gurux_reads(where: str, *, public: bool) -> dict[str, Any]:
     session = (
-        GuruxSession(port, client=16, server=1, password=None)
+        GuruxSession(where, client=16, server=1, password=None)
         if public
-        else GuruxSession(port, client=19, server=16, password="12345")
+        else GuruxSession(where, client=19, server=16, password="12345")
     )
     session.open()
     objects = session.client.parseObjects(
@@ -151,8 +186,8 @@ def gurux_reads(port: int, *, public: bool) -> dict[str, Any]:
     return out
 
 
-def gurux_disconnects(port: int) -> tuple[Any, Any]:
-    session = GuruxSession(port, client=19, server=16, password="12345")
+def gurux_disconnects(where: str) -> tuple[Any, Any]:
+    session = GuruxSession(where, client=19, server=16, password="12345")
     session.open()
     coupling = GXDLMSData("1.1.128.0.0.255")
     before = session.read(coupling, 2).value
@@ -164,11 +199,12 @@ def gurux_disconnects(port: int) -> tuple[Any, Any]:
     return before, after
 
 
+@pytest.mark.parametrize("transport", ["tcp", "pty"])
 @pytest.mark.parametrize("public", [True, False], ids=["public", "lls"])
-async def test_gurux_reads_the_emulated_meter(public: bool) -> None:
+async def test_gurux_reads_the_emulated_meter(public: bool, transport: str, tmp_path: Path) -> None:
     meter = emulated_meter()
-    async with optical_port(meter) as link:
-        read = await in_thread(link, lambda port: gurux_reads(port, public=public))
+    async with optical_port(meter, transport, tmp_path) as where:
+        read = await in_thread(where, lambda there: gurux_reads(there, public=public))
     assert read["objects"] > 50
     assert read["clock"] == meter.local().replace(microsecond=0) == datetime(2024, 6, 3, 9, 0)
     assert read["meter_number"] == METER_NUMBER
@@ -184,10 +220,10 @@ async def test_gurux_reads_the_emulated_meter(public: bool) -> None:
     assert [row[4] for row in rows] == [e.values[0] // 10 * 10 for e in entries[:4]]
 
 
-async def test_gurux_write_of_coupling_state_opens_the_breaker() -> None:
+async def test_gurux_write_of_coupling_state_opens_the_breaker(tmp_path: Path) -> None:
     meter = emulated_meter()
-    async with optical_port(meter) as link:
-        before, after = await in_thread(link, gurux_disconnects)
+    async with optical_port(meter, "tcp", tmp_path) as where:
+        before, after = await in_thread(where, gurux_disconnects)
     assert (before, after) == (4, 1)
     assert meter.breaker.state is CouplingState.DISCONNECTED
     assert meter.push_snapshot()["1.1.1.7.0.255"] == 0
@@ -196,12 +232,21 @@ async def test_gurux_write_of_coupling_state_opens_the_breaker() -> None:
 # --- dlms-cosem -------------------------------------------------------------------------------
 
 
-def dlms_cosem_reads(port: int, *, public: bool) -> dict[str, Any]:
+def dlms_cosem_io(where: str) -> Any:
+    """dlms-cosem's own IO: its blocking TCP socket, or its serial port on the pty."""
+    from dlms_cosem.io import BlockingTcpIO, SerialIO
+
+    if where.startswith("tcp:"):
+        return BlockingTcpIO(host="127.0.0.1", port=int(where[4:]))
+    return SerialIO(port_name=where, baud_rate=9600)
+
+
+def dlms_cosem_reads(where: str, *, public: bool) -> dict[str, Any]:
     from dlms_cosem import cosem, enumerations, utils
     from dlms_cosem.client import DataResultError, DlmsClient
     from dlms_cosem.cosem.capture_object import CaptureObject
     from dlms_cosem.cosem.selective_access import RangeDescriptor
-    from dlms_cosem.io import BlockingTcpIO, HdlcTransport
+    from dlms_cosem.io import HdlcTransport
     from dlms_cosem.parsers import AssociationObjectListParser
     from dlms_cosem.security import LowLevelSecurityAuthentication, NoSecurityAuthentication
     from dlms_cosem.time import datetime_from_bytes
@@ -210,7 +255,7 @@ def dlms_cosem_reads(port: int, *, public: bool) -> dict[str, Any]:
     transport = HdlcTransport(
         client_logical_address=16 if public else 19,
         server_logical_address=1 if public else 16,
-        io=BlockingTcpIO(host="127.0.0.1", port=port),
+        io=dlms_cosem_io(where),
     )
     authentication = (
         NoSecurityAuthentication() if public else LowLevelSecurityAuthentication(secret=b"12345")
@@ -249,11 +294,14 @@ def dlms_cosem_reads(port: int, *, public: bool) -> dict[str, Any]:
         }
 
 
+@pytest.mark.parametrize("transport", ["tcp", "pty"])
 @pytest.mark.parametrize("public", [True, False], ids=["public", "lls"])
-async def test_dlms_cosem_reads_the_emulated_meter(public: bool) -> None:
+async def test_dlms_cosem_reads_the_emulated_meter(
+    public: bool, transport: str, tmp_path: Path
+) -> None:
     meter = emulated_meter()
-    async with optical_port(meter) as link:
-        read = await in_thread(link, lambda port: dlms_cosem_reads(port, public=public))
+    async with optical_port(meter, transport, tmp_path) as where:
+        read = await in_thread(where, lambda there: dlms_cosem_reads(there, public=public))
     assert read["objects"] > 50
     assert read["clock"] == datetime(2024, 6, 3, 9, 0)
     assert read["meter_number"] == METER_NUMBER
@@ -268,16 +316,16 @@ async def test_dlms_cosem_reads_the_emulated_meter(public: bool) -> None:
     assert [row[4] for row in rows] == [e.values[0] // 10 for e in entries[:4]]
 
 
-def dlms_cosem_disconnects(port: int) -> tuple[int, int]:
+def dlms_cosem_disconnects(where: str) -> tuple[int, int]:
     from dlms_cosem import cosem, enumerations, utils
     from dlms_cosem.client import DlmsClient
-    from dlms_cosem.io import BlockingTcpIO, HdlcTransport
+    from dlms_cosem.io import HdlcTransport
     from dlms_cosem.security import LowLevelSecurityAuthentication
 
     transport = HdlcTransport(
         client_logical_address=19,
         server_logical_address=16,
-        io=BlockingTcpIO(host="127.0.0.1", port=port),
+        io=dlms_cosem_io(where),
     )
     client = DlmsClient(
         transport=transport, authentication=LowLevelSecurityAuthentication(secret=b"12345")
@@ -293,9 +341,9 @@ def dlms_cosem_disconnects(port: int) -> tuple[int, int]:
     return before, after
 
 
-async def test_dlms_cosem_write_of_coupling_state_opens_the_breaker() -> None:
+async def test_dlms_cosem_write_of_coupling_state_opens_the_breaker(tmp_path: Path) -> None:
     meter = emulated_meter()
-    async with optical_port(meter) as link:
-        before, after = await in_thread(link, dlms_cosem_disconnects)
+    async with optical_port(meter, "pty", tmp_path) as where:
+        before, after = await in_thread(where, dlms_cosem_disconnects)
     assert (before, after) == (4, 1)
     assert meter.breaker.state is CouplingState.DISCONNECTED
