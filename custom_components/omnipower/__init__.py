@@ -22,11 +22,13 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_SERIAL, CONF_STALE_AFTER, DEFAULT_STALE_AFTER, DOMAIN
 from .coordinator import OmnipowerConfigEntry, OmnipowerCoordinator
+from .entity import gateway_identifier
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.SWITCH]
@@ -46,11 +48,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: OmnipowerConfigEntry) ->
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_unavailable")
     coordinator = OmnipowerCoordinator(hass, entry)
     entry.runtime_data = coordinator
+    _async_register_gateway(hass, entry, coordinator)
     entry.async_on_unload(coordinator.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_options_changed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await coordinator.async_start()
     return True
+
+
+def _async_register_gateway(
+    hass: HomeAssistant, entry: OmnipowerConfigEntry, coordinator: OmnipowerCoordinator
+) -> None:
+    """The gateway as the device the meter is connected through."""
+    gateway = coordinator.data.value("info", "gateway")
+    if not isinstance(gateway, dict) or not isinstance(gateway.get("id"), str):
+        return
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={gateway_identifier(gateway["id"])},
+        manufacturer="omnipower",
+        model="Gateway",
+        name=f"omnipower gateway {gateway['id']}",
+        sw_version=gateway.get("version") if isinstance(gateway.get("version"), str) else None,
+    )
 
 
 async def _async_options_changed(hass: HomeAssistant, entry: OmnipowerConfigEntry) -> None:

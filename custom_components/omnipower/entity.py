@@ -18,10 +18,16 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def gateway_identifier(gateway_id: str) -> tuple[str, str]:
+    """The gateway's device identifier (one gateway may read several meters)."""
+    return (DOMAIN, f"gateway_{gateway_id}")
+
+
 def device_info(coordinator: OmnipowerCoordinator) -> DeviceInfo:
-    """The meter as a device, from the gateway's ``info``."""
+    """The meter as a device, from the gateway's ``info``, connected via its gateway."""
     info = coordinator.data.payloads.get("info", {})
-    return DeviceInfo(
+    gateway = coordinator.gateway_id
+    device = DeviceInfo(
         identifiers={(DOMAIN, coordinator.serial)},
         manufacturer=MANUFACTURER,
         model="OMNIPOWER",
@@ -31,6 +37,9 @@ def device_info(coordinator: OmnipowerCoordinator) -> DeviceInfo:
         sw_version=_text(info.get("firmware")),
         hw_version=_text(info.get("list_version")),
     )
+    if gateway is not None:
+        device["via_device"] = gateway_identifier(gateway)
+    return device
 
 
 class OmnipowerEntity(CoordinatorEntity[OmnipowerCoordinator]):

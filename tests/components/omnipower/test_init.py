@@ -9,11 +9,14 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
     async_fire_time_changed,
 )
+
+from custom_components.omnipower.const import DOMAIN
 
 from .conftest import BRIDGE, Payloads, publish
 
@@ -125,3 +128,22 @@ async def test_load_profile_without_recorder_is_ignored(
     publish(hass, "57061234", "load_profile", batch)
     await hass.async_block_till_done()
     assert init_integration.runtime_data.available
+
+
+async def test_meter_device_is_connected_via_its_gateway(
+    hass: HomeAssistant, init_integration: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    """One device per meter (serial, model, list), reached through the gateway's device."""
+    meter = device_registry.async_get_device(identifiers={(DOMAIN, "57061234")})
+    gateway = device_registry.async_get_device(identifiers={(DOMAIN, "gateway_omnipower")})
+    assert meter is not None
+    assert gateway is not None
+    assert meter.via_device_id == gateway.id
+    assert (meter.manufacturer, meter.model, meter.model_id) == (
+        "Kamstrup",
+        "OMNIPOWER",
+        "6841138BN245101090",
+    )
+    assert meter.serial_number == "57061234"
+    assert meter.hw_version == "Kamstrup_V0001"
+    assert gateway.sw_version == "0.1.0"
