@@ -11,6 +11,8 @@ Compatibility choices (tested on Home Assistant 2025.4, written for 2026.x):
 - An update listener that never reloads; reconfigure uses ``async_update_reload_and_abort``,
   so no entry is reloaded twice.
 - ``SensorDeviceClass.REACTIVE_ENERGY`` is feature-detected (absent in 2025.4).
+- The meter links to its gateway with ``via_device_id`` where ``DeviceInfo`` has it (2026.x
+  deprecates ``via_device``), else with the identifier tuple.
 - Statistics metadata with ``mean_type`` and, where known, ``unit_class`` (``has_mean`` is
   removed in 2026.4, ``unit_class`` is required from 2025.11).
 """
@@ -63,7 +65,7 @@ def _async_register_gateway(
     gateway = coordinator.data.value("info", "gateway")
     if not isinstance(gateway, dict) or not isinstance(gateway.get("id"), str):
         return
-    dr.async_get(hass).async_get_or_create(
+    device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={gateway_identifier(gateway["id"])},
         manufacturer="omnipower",
@@ -71,6 +73,7 @@ def _async_register_gateway(
         name=f"omnipower gateway {gateway['id']}",
         sw_version=gateway.get("version") if isinstance(gateway.get("version"), str) else None,
     )
+    coordinator.gateway_device_id = device.id
 
 
 async def _async_options_changed(hass: HomeAssistant, entry: OmnipowerConfigEntry) -> None:

@@ -108,6 +108,8 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         #: The topic whose payload changed in the current update; None when anything may
         #: have changed (availability, options), so every entity refreshes.
         self.changed_topic: str | None = None
+        #: The gateway's device in the registry, once registered.
+        self.gateway_device_id: str | None = None
         self._warned: set[str] = set()
 
     # -- topics ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any, Final, cast
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -12,6 +13,10 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator
+
+#: Home Assistant 2026 links devices by id (``via_device`` is deprecated there); 2025.4 only
+#: knows the identifier tuple.
+VIA_DEVICE_ID: Final = "via_device_id" in DeviceInfo.__annotations__
 
 
 def _text(value: object) -> str | None:
@@ -37,7 +42,9 @@ def device_info(coordinator: OmnipowerCoordinator) -> DeviceInfo:
         sw_version=_text(info.get("firmware")),
         hw_version=_text(info.get("list_version")),
     )
-    if gateway is not None:
+    if VIA_DEVICE_ID and coordinator.gateway_device_id is not None:
+        cast(dict[str, Any], device)["via_device_id"] = coordinator.gateway_device_id
+    elif not VIA_DEVICE_ID and gateway is not None:
         device["via_device"] = gateway_identifier(gateway)
     return device
 

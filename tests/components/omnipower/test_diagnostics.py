@@ -45,8 +45,11 @@ async def test_device_diagnostics(
     init_integration: MockConfigEntry,
 ) -> None:
     """The meter's device gives the same diagnostics as its entry."""
-    device = device_registry.async_get_device(identifiers={(DOMAIN, "57061234")})
-    assert device is not None
+    [device] = [
+        device
+        for device in dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
+        if (DOMAIN, "57061234") in device.identifiers
+    ]
     by_device = await get_diagnostics_for_device(hass, hass_client, init_integration, device)
     by_entry = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     assert by_device == by_entry

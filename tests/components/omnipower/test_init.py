@@ -134,10 +134,10 @@ async def test_meter_device_is_connected_via_its_gateway(
     hass: HomeAssistant, init_integration: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
     """One device per meter (serial, model, list), reached through the gateway's device."""
-    meter = device_registry.async_get_device(identifiers={(DOMAIN, "57061234")})
-    gateway = device_registry.async_get_device(identifiers={(DOMAIN, "gateway_omnipower")})
-    assert meter is not None
-    assert gateway is not None
+    devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
+    by_identifier = {identifier: d for d in devices for identifier in d.identifiers}
+    meter = by_identifier[(DOMAIN, "57061234")]
+    gateway = by_identifier[(DOMAIN, "gateway_omnipower")]
     assert meter.via_device_id == gateway.id
     assert (meter.manufacturer, meter.model, meter.model_id) == (
         "Kamstrup",
