@@ -6,10 +6,10 @@ functions parse them into typed values and raise our named errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum, unique
 from typing import Any, Final
 
+from ._record import record
 from .axdr import (
     CosemDateTime,
     Data,
@@ -85,7 +85,7 @@ def strip_llc(information: bytes, *, expected: bytes = LLC_RESPONSE) -> bytes:
 # --- data-notification (0x0F) -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DataNotification:
     """A parsed data-notification: its header and the notification body as A-XDR data."""
 
@@ -134,7 +134,7 @@ def build_data_notification(
 # --- general-glo-ciphering (0xDB) / general-ded-ciphering (0xDC) ------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CipheredApdu:
     """The envelope of a general-glo/ded-ciphering APDU, before decryption."""
 
@@ -197,7 +197,7 @@ def build_ciphered_apdu(envelope: CipheredApdu) -> bytes:
 # --- general-ciphering (0xDD), parse only -----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GeneralCiphering:
     """general-ciphering (Green Book 9.2.7.2.4, Fig. 32): not used by OMNIPOWER pushes.
 

@@ -14,11 +14,13 @@ Values decode to :class:`Data` (type tag + Python value) so that encode(decode(x
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
 from enum import IntEnum, unique
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+if TYPE_CHECKING:
+    from datetime import datetime, tzinfo
+
+from ._record import record
 from .errors import MalformedData
 
 _LAZY_LAYOUTS: Final = frozenset({"AxdrDataStruct", "BerLength"})
@@ -69,7 +71,7 @@ class DataType(IntEnum):
     DONT_CARE = 255
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BitString:
     """A bit-string: ``bits`` as a string of '0'/'1', first bit = most significant of byte 0."""
 
@@ -97,7 +99,7 @@ CLOCK_STATUS_DST: Final = 0x80
 CLOCK_STATUS_INVALID: Final = 0x01
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CosemDateTime:
     """The 12-octet COSEM date-time, kept field by field so that it round-trips exactly.
 
@@ -178,6 +180,8 @@ class CosemDateTime:
 
     def to_naive(self) -> datetime:
         """The wall-clock time as the meter states it. Raises MalformedData if unspecified."""
+        from datetime import datetime  # not on the decode path: a decoder never loads it
+
         try:
             micro = 0 if self.hundredths == _NOT_SPECIFIED else self.hundredths * 10_000
             return datetime(
@@ -195,6 +199,8 @@ class CosemDateTime:
         """
         naive = self.to_naive()
         if self.deviation != _DEVIATION_NOT_SPECIFIED:
+            from datetime import timedelta, timezone
+
             return naive.replace(tzinfo=timezone(timedelta(minutes=-self.deviation)))
         if zone is None:
             raise ValueError("the meter's time zone is needed: its date-time has no deviation")

@@ -14,8 +14,9 @@ Through ``cryptography``; the Green Book vectors are tests.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Protocol
+
+from ._record import record
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers import (
@@ -54,7 +55,7 @@ _SUITE_MASK: Final = 0x0F
 _COMPRESSION: Final = 0x80
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@record
 class Keys:
     """The customer's global keys. ``repr`` never shows them (they end up in logs otherwise)."""
 
@@ -216,11 +217,24 @@ class InvocationCounterStore(Protocol):
         ...
 
 
-@dataclass(slots=True)
 class MemoryCounterStore:
     """An in-memory :class:`InvocationCounterStore` (tests, tools)."""
 
-    counters: MutableMapping[bytes, int] = field(default_factory=dict)
+    __slots__ = ("counters",)
+
+    def __init__(self, counters: MutableMapping[bytes, int] | None = None) -> None:
+        self.counters: MutableMapping[bytes, int] = {} if counters is None else counters
+
+    def __repr__(self) -> str:
+        return f"MemoryCounterStore(counters={self.counters!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, MemoryCounterStore)
+        return self.counters == other.counters
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
     def load(self, system_title: bytes) -> int | None:
         """The last accepted counter, if any."""
@@ -231,7 +245,6 @@ class MemoryCounterStore:
         self.counters[system_title] = invocation_counter
 
 
-@dataclass(slots=True)
 class SecurityContext:
     """Keys plus the replay guard for every system title seen on one port.
 
@@ -239,8 +252,22 @@ class SecurityContext:
     verified, so a forged frame cannot move the counter.
     """
 
-    keys: Keys | None
-    store: InvocationCounterStore = field(default_factory=MemoryCounterStore)
+    __slots__ = ("keys", "store")
+
+    def __init__(self, keys: Keys | None, store: InvocationCounterStore | None = None) -> None:
+        self.keys = keys
+        self.store: InvocationCounterStore = MemoryCounterStore() if store is None else store
+
+    def __repr__(self) -> str:
+        return f"SecurityContext(keys={self.keys!r}, store={self.store!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, SecurityContext)
+        return (self.keys, self.store) == (other.keys, other.store)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
     def check(self, system_title: bytes, invocation_counter: int) -> None:
         """Raise :class:`ReplayedFrame` unless *invocation_counter* is newer than the last one."""

@@ -7,7 +7,7 @@ the named errors of :mod:`.errors`, nothing else.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .apdu import (
     ApduTag,
@@ -29,9 +29,11 @@ from .errors import (
 from .events import FrameRejected, PushReceived
 from .frame_reader import DEFAULT_MAX_FRAME_LENGTH, FrameReader
 from .hdlc import parse_frame
-from .p1 import P1TelegramReader, parse_telegram
 from .push import DEFAULT_RESOLUTION, Push, Resolution, interpret_body
 from .segments import Reassembler
+
+if TYPE_CHECKING:
+    from .p1 import P1TelegramReader
 
 __all__ = ["PushDecoder", "decode_apdu", "decode_frame", "decode_information"]
 
@@ -121,8 +123,7 @@ def decode_information(
     context.accept(envelope.system_title, envelope.invocation_counter)
     if trace is not None:
         trace.append(f"invocation counter {envelope.invocation_counter} accepted (newer)")
-    return replace(
-        push,
+    return push.__replace__(
         system_title=envelope.system_title,
         invocation_counter=envelope.invocation_counter,
     )
@@ -144,6 +145,8 @@ def decode_frame(
     """
     try:
         if frame[:1] == b"/":
+            from .p1 import parse_telegram  # HAN P1 meters only: keeps ``re`` unloaded
+
             push = parse_telegram(frame)
             if trace is not None:
                 trace.append("HAN P1 telegram: CRC-16 ok")
@@ -188,7 +191,11 @@ class PushDecoder:
         self._resolution = resolution
         self._frames = FrameReader(max_length=max_frame_length)
         self._segments = Reassembler()
-        self._telegrams = P1TelegramReader() if p1 else None
+        self._telegrams: P1TelegramReader | None = None
+        if p1:
+            from .p1 import P1TelegramReader
+
+            self._telegrams = P1TelegramReader()
 
     @property
     def discarded_bytes(self) -> int:
@@ -232,6 +239,8 @@ class PushDecoder:
     ) -> PushReceived | FrameRejected:
         if isinstance(telegram, RemoteProtocolError):
             return FrameRejected(telegram, b"")
+        from .p1 import parse_telegram
+
         try:
             return PushReceived(parse_telegram(telegram), telegram)
         except RemoteProtocolError as error:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ._record import record
 from .errors import RemoteProtocolError
 from .hdlc import HdlcFrame
 from .push import Push
@@ -11,7 +10,7 @@ from .push import Push
 __all__ = ["Event", "FrameReceived", "FrameRejected", "PushReceived"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrameReceived:
     """A frame whose flags, length, HCS and FCS all checked out."""
 
@@ -19,7 +18,7 @@ class FrameReceived:
     raw: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrameRejected:
     """Bytes that failed a check; decoding goes on at the next flag."""
 
@@ -27,7 +26,7 @@ class FrameRejected:
     raw: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PushReceived:
     """A push that passed every integrity check (and the replay guard when ciphered)."""
 

@@ -10,9 +10,9 @@ No octet stuffing: the length field delimits the frame (PROTOCOL.md 1.3; the Rad
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Final
 
+from ._record import record
 from .crc import crc16_x25
 from .errors import FcsError, FrameTooLong, FrameTruncated, HcsError, InvalidFrameFormat
 
@@ -35,7 +35,7 @@ MIN_FRAME_LENGTH: Final = 7
 MAX_FRAME_LENGTH: Final = 0x7FF
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HdlcAddress:
     """An HDLC address: the upper (logical device / client SAP) and optional lower (physical) part.
 
@@ -83,7 +83,7 @@ class HdlcAddress:
         raise InvalidFrameFormat(f"an HDLC address is 1, 2 or 4 bytes, not {len(raw)}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HdlcFrame:
     """One checked HDLC frame. ``information`` is empty for frames without an information field."""
 

@@ -7,9 +7,10 @@ vectors use. Kamstrup's push objects use B = 1 (PROTOCOL.md 2.3.4); the standard
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Final
+
+from ._record import record
 
 __all__ = [
     "CLOCK",
@@ -46,7 +47,7 @@ class QuantityKind(Enum):
     TIME = "time"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Quantity:
     """A named quantity: its snake-case name (used as MQTT key stem), unit and kind."""
 

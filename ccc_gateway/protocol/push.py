@@ -14,10 +14,10 @@ resolution per quantity is configuration, with the documented defaults as fallba
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final, NamedTuple
 
+from ._record import record
 from .axdr import CosemDateTime, Data, DataType
 from .errors import MalformedData, UnknownListVersion
 from .obis import (
@@ -68,7 +68,7 @@ class Reading(NamedTuple):
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Resolution:
     """Decimal scalers per quantity (PROTOCOL.md 1.7 "Scaler caveats").
 
@@ -110,7 +110,7 @@ class Resolution:
 DEFAULT_RESOLUTION: Final = Resolution()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Push:
     """A decoded push: which list, when, and every reading by OBIS code."""
 
@@ -122,7 +122,7 @@ class Push:
     null_placeholders: int = 0
     system_title: bytes | None = None
     invocation_counter: int | None = None
-    checks: tuple[str, ...] = field(default=())
+    checks: tuple[str, ...] = ()
 
     def value(self, obis: str) -> Any:
         """The scaled value of *obis*, or None when the list does not carry it."""

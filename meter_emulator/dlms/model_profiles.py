@@ -22,7 +22,7 @@ Pure functions from :class:`~meter_emulator.model.Meter` to capture objects and 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from copy import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from copy import replace
 from datetime import datetime, timedelta
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
