@@ -31,6 +31,7 @@ from .persistence import MeterStore
 from .ports.ccc_frames import PushSecurity
 from .ports.ccc_push import CccPush, CccPushConfig
 from .ports.links import ByteLink, PtyLink, TcpLink
+from .ports.optical_head import optical_head
 from .ports.push_lists import AbsentObjects, PushList
 from .runtime import EmulatorRuntime, SimClock
 from .scenarios import SCENARIOS, UnknownScenario, make_scenario
@@ -49,6 +50,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ccc",
         default="pty",
         help="where the CCC pushes: pty (symlink ./omnipower-ccc), pty:PATH or tcp:PORT",
+    )
+    parser.add_argument(
+        "--optical",
+        default="pty",
+        help="the optical head (IEC 62056-21 and DLMS): pty (symlink ./omnipower-optical), "
+        "pty:PATH, tcp:PORT or none",
+    )
+    parser.add_argument(
+        "--password", default="12345", help="LLS / 1107 password of the optical port"
     )
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument(
@@ -106,18 +116,34 @@ def _link(spec: str, speed: float) -> ByteLink:
     raise ValueError("--ccc takes pty, pty:PATH or tcp:PORT")
 
 
+def _optical_link(spec: str, speed: float) -> PtyLink | TcpLink | None:
+    """The optical head's link: 9600 baud for DLMS (1107 starts at 300 and switches)."""
+    if spec == "none":
+        return None
+    if spec.startswith("tcp:"):
+        port = int(spec.removeprefix("tcp:"))
+        if not 0 <= port <= 65535:
+            raise ValueError("--optical tcp:PORT needs a port 0-65535 (0 picks a free one)")
+        return TcpLink(port=port, baudrate=9600, speed=speed)
+    if spec == "pty" or spec.startswith("pty:"):
+        path = Path(spec.removeprefix("pty:") if spec != "pty" else "omnipower-optical")
+        return PtyLink(baudrate=9600, speed=speed, symlink=path.absolute())
+    raise ValueError("--optical takes pty, pty:PATH, tcp:PORT or none")
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of the subcommand."""
     try:
         config = load_config(args.config) if args.config is not None else parse_config({})
         start = _parse_start(args.start)
         link = _link(args.ccc, args.speed)
+        optical = _optical_link(args.optical, args.speed)
         if args.speed <= 0:
             raise ValueError("--speed must be positive")
     except (ConfigError, ValueError) as exc:
         return _fail(str(exc))
     try:
-        return asyncio.run(_serve(args, config, start, link))
+        return asyncio.run(_serve(args, config, start, link, optical))
     except (StateMismatch, UnknownScenario) as exc:
         return _fail(str(exc))
 
@@ -145,7 +171,11 @@ def build_meter(
 
 
 async def _serve(
-    args: argparse.Namespace, config: MeterConfig, start: datetime | None, link: ByteLink
+    args: argparse.Namespace,
+    config: MeterConfig,
+    start: datetime | None,
+    link: ByteLink,
+    optical: PtyLink | TcpLink | None = None,
 ) -> int:
     meter, store = build_meter(
         config, scenario=args.scenario, seed=args.seed, start=start, state=args.state
@@ -162,6 +192,16 @@ async def _serve(
         await stack.enter_async_context(link)  # type: ignore[arg-type]
         print(f"meter {config.identity.serial} ({config.identity.type_number.code})")
         print(f"CCC push: {link.description} ({ccc.config.push_list.value}, 2400 8N1)")
+        if optical is not None:
+            await stack.enter_async_context(optical)
+            head = optical_head(
+                meter,
+                optical,
+                password=args.password,
+                ccc_available=lambda: not runtime.push_enabled,
+            )
+            await stack.enter_async_context(head)
+            print(f"optical head: {optical.description} (IEC 62056-21 or DLMS/HDLC, 9600)")
         print(f"scenario: {args.scenario} (seed {args.seed}), speed x{args.speed:g}")
         if args.control is not None:
             handlers = control_handlers(meter, runtime, ccc, link)
@@ -206,5 +246,9 @@ async def _display_loop(meter: Meter) -> None:
 
 COMMAND: Final = (
     "emulator",
-    ("run an emulated OMNIPOWER meter with its CCC push", add_arguments, run),
+    (
+        "run an emulated OMNIPOWER meter: CCC push and optical head (1107 and DLMS)",
+        add_arguments,
+        run,
+    ),
 )

@@ -56,7 +56,8 @@ async def test_push_control_and_restart(tmp_path: Path) -> None:
     )
     state = tmp_path / "state.json"
     control = tmp_path / "control.sock"
-    common = ["--config", str(config), "--ccc", "tcp:0", "--speed", "20", "--scenario", "constant"]
+    common = ["--config", str(config), "--ccc", "tcp:0", "--optical", "none", "--speed", "20"]
+    common += ["--scenario", "constant"]
     common += ["--state", str(state), "--control", str(control), "--no-display"]
     process = await _start(*common, "--start", "2024-07-01T10:00:00+00:00")
     assert process.stdout is not None

@@ -1,0 +1,57 @@
+"""The emulated meter's optical head: IEC 62056-21 and DLMS/COSEM on one port, one meter.
+
+Assembles what the other modules define: the 1107 server on the model
+(:class:`~.iec62056_21_model.ModelOpticalMeter`), the DLMS server on the model
+(:func:`~meter_emulator.dlms.model_provider.dlms_server_for`), the multiplexer that picks one
+of them by the first octet, and the paced link adapter. Both servers read and write the same
+:class:`~meter_emulator.model.Meter` the CCC push reads, so a change made over one port shows
+on the others at the same instant (PROTOCOL.md 4 item 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..dlms.model_provider import dlms_server_for
+from ..model.meter import Meter
+from .iec62056_21 import Iec62056Server
+from .iec62056_21_config import OpticalConfig
+from .iec62056_21_link import OpticalPort
+from .iec62056_21_model import ModelOpticalMeter
+from .links import PtyLink, TcpLink
+from .optical_mux import DlmsServerEndpoint, OpticalMux
+
+__all__ = ["optical_head", "optical_mux_for"]
+
+
+def optical_mux_for(
+    meter: Meter,
+    *,
+    password: str = "12345",
+    ccc_available: Callable[[], bool] = lambda: False,
+) -> OpticalMux:
+    """Both protocol servers of *meter* behind the first-octet switch.
+
+    *ccc_available* tells the DLMS server when the CCC association may be used (only while
+    push is off); the same LLS password serves DLMS and 1107 programming mode.
+    """
+    iec = Iec62056Server(ModelOpticalMeter(meter), OpticalConfig(password=password))
+    dlms = dlms_server_for(meter, password=password.encode(), ccc_available=ccc_available)
+    return OpticalMux(iec, DlmsServerEndpoint(dlms))
+
+
+def optical_head(
+    meter: Meter,
+    link: PtyLink | TcpLink,
+    *,
+    password: str = "12345",
+    ccc_available: Callable[[], bool] = lambda: False,
+    reaction_time: float = 0.2,
+) -> OpticalPort:
+    """The running port on *link* (enter *link* first, then this).
+
+    *reaction_time* (meter seconds, sped up with the link) is IEC 62056-21's tr, at least
+    200 ms; the meter keeps the same pace for DLMS answers.
+    """
+    mux = optical_mux_for(meter, password=password, ccc_available=ccc_available)
+    return OpticalPort(mux, link, reaction_time=reaction_time)
