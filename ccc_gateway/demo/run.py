@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from ..config import parse_config
+from ..config import COMMAND_NAMES, parse_config
 from ..ports import Backoff
 from ..service import Gateway
 from .live_view import DemoState, follow, render, summary_line
@@ -36,6 +36,8 @@ _LOGGER = logging.getLogger(__name__)
 #: Refreshes of the live view per second (pushes arrive every 10 simulated seconds).
 REFRESH_PER_SECOND: Final = 4
 SERIAL: Final = 28046399
+#: The LLS password of the emulated optical port (the documented default).
+DEMO_PASSWORD: Final = "12345"
 FAST_RETRY: Final = Backoff(initial=0.2, maximum=2.0)
 
 
@@ -98,6 +100,8 @@ def _emulator_config(options: DemoOptions, key: bytes, auth: bytes) -> Any:
     return parse_meter(
         {
             "meter": {"serial": SERIAL},
+            # Prepaid, so the view shows credit counting down (a cut-off at 0, like the meter).
+            "prepayment": {"enabled": True, "credit_kwh": 150.0, "alarm_limit_kwh": 10.0},
             "push": {
                 "list": "dlms_push_1",
                 "absent": "omit",
@@ -125,6 +129,7 @@ async def serve_demo(
     from meter_emulator.model.clock import from_us
     from meter_emulator.ports.ccc_push import CccPush
     from meter_emulator.ports.links import PtyLink
+    from meter_emulator.ports.optical_head import optical_head
     from meter_emulator.runtime import EmulatorRuntime, SimClock
 
     key, auth = secrets.token_bytes(16), secrets.token_bytes(16)
@@ -143,11 +148,22 @@ async def serve_demo(
             push_config(meter_config), next_invocation_counter=meter.next_invocation_counter
         )
         link = PtyLink(baudrate=2400, speed=options.speed, symlink=workdir / "ttyCCC")
+        optical_link = PtyLink(baudrate=9600, speed=options.speed, symlink=workdir / "ttyOptical")
         runtime = EmulatorRuntime(
             meter, SimClock(from_us(meter.now_us), speed=options.speed), ccc, [link]
         )
         push = meter_config.push
-        async with _broker(options) as (host, port, embedded), link:
+        async with (
+            _broker(options) as (host, port, embedded),
+            link,
+            optical_link,
+            optical_head(
+                meter,
+                optical_link,
+                password=DEMO_PASSWORD,
+                ccc_available=lambda: not runtime.push_enabled,
+            ),
+        ):
             gateway = Gateway(
                 parse_config(
                     {
@@ -171,6 +187,13 @@ async def serve_demo(
                                     else {}
                                 ),
                                 "ccc": {"port": str(workdir / "ttyCCC")},
+                                "optical": {
+                                    "port": str(workdir / "ttyOptical"),
+                                    "password": DEMO_PASSWORD,
+                                    "poll_interval": 10,
+                                },
+                                # An emulated meter: every command may be tried from MQTT.
+                                "commands": list(COMMAND_NAMES),
                                 "resolution": {"energy_scaler": meter_config.energy_scaler},
                             }
                         ],

@@ -16,7 +16,7 @@ async def test_the_view_receives_checked_readings_from_the_emulated_meter() -> N
     intro: list[str] = []
     pushes: list[str] = []
     state = await serve_demo(
-        DemoOptions(speed=50.0, seconds=4.0), on_intro=intro.append, on_push=pushes.append
+        DemoOptions(speed=50.0, seconds=6.0), on_intro=intro.append, on_push=pushes.append
     )
     assert any("mosquitto_sub" in line for line in intro)
     (meter_id,) = state.meters
@@ -30,6 +30,14 @@ async def test_the_view_receives_checked_readings_from_the_emulated_meter() -> N
     assert screen.messages["power"] >= 5  # a push every 10 simulated s at x50
     assert state.bridges == {"demo": "online"}
     assert len(pushes) == screen.messages["power"]
+    # The optical head, polled over DLMS: state the push does not carry.
+    assert screen.payloads["breaker"]["state"] == "connected"
+    assert 1 <= screen.payloads["tariff"]["active_tariff"] <= 4
+    assert screen.payloads["prepayment"]["enabled"] is True
+    assert 0 < screen.payloads["prepayment"]["credit_kwh"] <= 150
+    info = screen.payloads["info"]
+    assert info["capabilities"]["breaker"] is True
+    assert "breaker" in info["capabilities"]["commands"]
     diagnostics = screen.payloads.get("diagnostics")
     if diagnostics is not None:
         assert diagnostics["errors"] == {}
