@@ -476,8 +476,10 @@ class OmnipowerSensor(OmnipowerEntity, SensorEntity):
     def available(self) -> bool:
         """Readings need a live meter; diagnostics only a live gateway."""
         if self.entity_description.diagnostic_source:
+            # "No error yet" is a state (unknown), not an unavailable sensor.
             return (
-                self.coordinator.data.gateway_online is not False and self.native_value is not None
+                self.coordinator.data.gateway_online is not False
+                and self.entity_description.topic in self.coordinator.data.payloads
             )
         return super().available and self.native_value is not None
 

@@ -48,3 +48,10 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
             f"{SNAPSHOT_RELEASE[1]}, whose serializer differs from {__version__}'s"
         )
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A hung Home Assistant test fails with a traceback instead of stalling the run."""
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(120))
