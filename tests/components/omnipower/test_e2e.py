@@ -1,9 +1,9 @@
 """End to end: CCC frames on a pty → the gateway → real Mosquitto → Home Assistant's MQTT
 integration → this integration's entities. Nothing is mocked.
 
-The gateway does not execute commands yet (docs/gateway.md, "Not in this version"), so the
-breaker round trip of issue 7 waits for the optical client; this test covers the read path
-and the set-up flow's probe against a real broker.
+The first test covers the read path and the set-up flow's probe against a real broker; the
+second the whole loop of issue 7 with the emulator's optical port: a breaker switch turned off
+in Home Assistant opens the emulated breaker.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ccc_gateway.config import parse_config
 from ccc_gateway.ports import Backoff
 from ccc_gateway.service import Gateway
 from custom_components.omnipower.const import DOMAIN
+from meter_emulator.model import CouplingState
 from tests.e2e.conftest import MOSQUITTO, Mosquitto, PtyMeter
 from tests.e2e.frames import RADIUS_KEYS, RADIUS_SERIAL, radius_push
 
@@ -143,6 +144,55 @@ async def test_meter_reaches_home_assistant(
         await until(lambda: state(hass, f"{SENSOR}_power_import") == STATE_UNAVAILABLE, "offline")
     finally:
         meter.unplug()
+        for entry in hass.config_entries.async_entries():
+            await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("mock_hass_config")
+async def test_breaker_switch_opens_the_emulated_breaker(
+    hass: HomeAssistant, broker: Mosquitto, tmp_path: Path
+) -> None:
+    """The emulator (CCC push and DLMS optical port on ptys), the gateway polling it, real
+    Mosquitto, Home Assistant: turning the breaker switch off opens the model's breaker,
+    confirmed by the gateway's read-back; turning it on closes it again."""
+    # The gateway's own optical end-to-end test builds the same meter and gateway.
+    optical = pytest.importorskip("tests.e2e.test_optical_dlms")
+
+    mqtt_entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": broker.port})
+    mqtt_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
+    await hass.async_block_till_done()
+    breaker = f"switch.omnipower_{optical.SERIAL}_breaker"
+    try:
+        async with (
+            optical.emulator(tmp_path) as emulated,
+            optical.gateway(broker, tmp_path, emulated),
+        ):
+            result = await hass.config_entries.flow.async_init(
+                DOMAIN, context={"source": SOURCE_USER}
+            )
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {"base_topic": "omnipower", "serial": optical.SERIAL}
+            )
+            assert result["type"] is FlowResultType.CREATE_ENTRY
+            entry = result["result"]
+            hass.config_entries.async_update_entry(
+                entry, options={**entry.options, "commands": ["breaker"]}
+            )
+            await hass.async_block_till_done()
+            await until(lambda: state(hass, breaker) == "on", "breaker read", within=30)
+            await hass.services.async_call(
+                "switch", "turn_off", {"entity_id": breaker}, blocking=True
+            )
+            assert emulated.meter.breaker.state is CouplingState.DISCONNECTED
+            assert state(hass, breaker) == "off"
+            await hass.services.async_call(
+                "switch", "turn_on", {"entity_id": breaker}, blocking=True
+            )
+            assert emulated.meter.breaker.state is CouplingState.CONNECTED
+            assert state(hass, breaker) == "on"
+    finally:
         for entry in hass.config_entries.async_entries():
             await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
