@@ -222,3 +222,28 @@ async def test_a_retained_command_waiting_on_the_broker_never_runs_at_start(
     async with subscriber(mosquitto.port, f"omnipower/{SERIAL}/cmd/breaker") as late:
         await asyncio.sleep(0.5)
         assert late.messages == []
+
+
+async def test_broker_restart_neither_repeats_nor_revives_a_command(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    meter = FakeMeter(datetime.now().replace(microsecond=0))
+    async with running(config(mosquitto, tmp_path), meter) as gateway:
+        async with subscriber(mosquitto.port, f"omnipower/{SERIAL}/cmd/result") as sub:
+            await asyncio.sleep(0.3)
+            await send(mosquitto.port, "breaker", body("once", action="disconnect"))
+            assert (await final_result(sub, "once"))["status"] == "done"
+        mosquitto.stop()
+        await asyncio.sleep(0.5)
+        mosquitto.start()
+        for _ in range(100):  # the gateway reconnects with its backoff
+            if gateway.publisher.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert gateway.publisher.connected
+        async with subscriber(mosquitto.port, f"omnipower/{SERIAL}/cmd/result") as sub:
+            await asyncio.sleep(0.3)
+            await send(mosquitto.port, "breaker", body("once", action="disconnect"))
+            result = await final_result(sub, "once")
+            assert (result["status"], result["reason"]) == ("rejected", "duplicate")
+    assert meter.writes == [("coupling_state", 1)]
