@@ -59,7 +59,14 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speed", type=float, default=10.0, help="simulated seconds per second (default 10)"
     )
-    parser.add_argument("--scenario", default="household", help="what happens behind the meter")
+    from meter_emulator.scenarios import SCENARIOS
+
+    parser.add_argument(
+        "--scenario",
+        default="household",
+        choices=sorted(SCENARIOS),
+        help="what happens behind the meter (default household)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="scenario seed (same seed, same run)")
     parser.add_argument(
         "--broker", help="use this MQTT broker, mqtt://host:port, instead of the embedded one"
