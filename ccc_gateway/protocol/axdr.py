@@ -339,7 +339,7 @@ def decode_data(buf: bytes | memoryview, pos: int = 0, _depth: int = 0) -> tuple
         fixed_by_tag = _FIXED_BY_TAG
         for _ in range(count):
             # Inline the elements a push is made of (OBIS octet-strings, unsigned numbers,
-            # null-data); anything else takes the general path.
+            # identity strings, null-data); anything else takes the general path.
             if pos >= size:
                 raise MalformedData("data ends where a type tag was expected")
             item_tag = buf[pos]
@@ -348,6 +348,14 @@ def decode_data(buf: bytes | memoryview, pos: int = 0, _depth: int = 0) -> tuple
                 if end > size:
                     raise MalformedData("string runs past the end of the data")
                 append(_new_data(Data, (DataType.OCTET_STRING, bytes(buf[pos + 2 : end]))))
+                pos = end
+                continue
+            if item_tag == 0x0A and pos + 1 < size and buf[pos + 1] < 0x80:
+                end = pos + 2 + buf[pos + 1]
+                if end > size:
+                    raise MalformedData("string runs past the end of the data")
+                text = bytes(buf[pos + 2 : end]).decode(_VISIBLE)
+                append(_new_data(Data, (DataType.VISIBLE_STRING, text)))
                 pos = end
                 continue
             fixed = fixed_by_tag.get(item_tag)

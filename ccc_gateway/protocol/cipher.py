@@ -14,7 +14,7 @@ Through ``cryptography``; the Green Book vectors are tests.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ._record import record
 
@@ -73,26 +73,50 @@ class Keys:
 
 
 # ``cryptography`` is imported where it is used, so a plaintext meter (and the decode CLI on a
-# plaintext capture) never pays its ~20 ms import; after the first call these imports are
-# dictionary look-ups.
+# plaintext capture) never pays its import (~20 ms, ~8 MiB of its OpenSSL binding). Only
+# ``cryptography.hazmat.primitives.ciphers``: its AEAD classes (AESGCM) need the full 16-byte
+# tag, DLMS sends 12, which only the GCM mode object with ``min_tag_length`` checks.
+# The AES objects (key checks in Python, ~3 µs) are kept per key: a port has one or two keys.
+
+_AES_CACHE: dict[bytes, Any] = {}
+
+
+def _aes(key: bytes) -> Any:
+    import cryptography.hazmat.primitives.ciphers.algorithms as algorithms
+
+    algorithm = _AES_CACHE.get(key)
+    if algorithm is None:
+        algorithm = algorithms.AES(key)
+        if len(_AES_CACHE) >= 8:
+            _AES_CACHE.clear()
+        _AES_CACHE[key] = algorithm
+    return algorithm
+
+
+# ``import a.b as m`` after the first call is a dictionary look-up in C; ``from a import b``
+# of a package runs importlib's Python-level from-list handling on every call.
 
 
 def _gcm_encryptor(key: bytes, iv: bytes) -> AEADEncryptionContext:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    import cryptography.hazmat.primitives.ciphers.base as base
+    import cryptography.hazmat.primitives.ciphers.modes as modes
 
-    return Cipher(algorithms.AES(key), modes.GCM(iv)).encryptor()
+    return base.Cipher(_aes(key), modes.GCM(iv)).encryptor()
 
 
 def _gcm_decryptor(key: bytes, iv: bytes, tag: bytes) -> AEADDecryptionContext:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    import cryptography.hazmat.primitives.ciphers.base as base
+    import cryptography.hazmat.primitives.ciphers.modes as modes
 
-    return Cipher(algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=TAG_LENGTH)).decryptor()
+    mode = modes.GCM(iv, tag, min_tag_length=TAG_LENGTH)
+    return base.Cipher(_aes(key), mode).decryptor()
 
 
 def _ctr_decryptor(key: bytes, nonce: bytes) -> CipherContext:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    import cryptography.hazmat.primitives.ciphers.base as base
+    import cryptography.hazmat.primitives.ciphers.modes as modes
 
-    return Cipher(algorithms.AES(key), modes.CTR(nonce)).decryptor()
+    return base.Cipher(_aes(key), modes.CTR(nonce)).decryptor()
 
 
 def _iv(system_title: bytes, invocation_counter: int) -> bytes:

@@ -29,7 +29,7 @@ from .errors import (
 from .events import FrameRejected, PushReceived
 from .frame_reader import DEFAULT_MAX_FRAME_LENGTH, FrameReader
 from .hdlc import parse_frame
-from .push import DEFAULT_RESOLUTION, Push, Resolution, interpret_body
+from .push import DEFAULT_RESOLUTION, Push, Resolution, fast_push, interpret_body
 from .segments import Reassembler
 
 if TYPE_CHECKING:
@@ -42,6 +42,10 @@ def decode_apdu(
     apdu: bytes, *, resolution: Resolution = DEFAULT_RESOLUTION, trace: list[str] | None = None
 ) -> Push:
     """Readings of an already-decrypted data-notification APDU (tag 0x0F)."""
+    if trace is None and type(apdu) is bytes:
+        push = fast_push(apdu, resolution)
+        if push is not None:
+            return push
     notification = parse_data_notification(apdu)
     if trace is not None:
         trace.append(
@@ -123,9 +127,16 @@ def decode_information(
     context.accept(envelope.system_title, envelope.invocation_counter)
     if trace is not None:
         trace.append(f"invocation counter {envelope.invocation_counter} accepted (newer)")
-    return push.__replace__(
-        system_title=envelope.system_title,
-        invocation_counter=envelope.invocation_counter,
+    return Push(
+        push.list_version,
+        push.list_kind,
+        push.phases,
+        push.apdu_datetime,
+        push.readings,
+        push.null_placeholders,
+        envelope.system_title,
+        envelope.invocation_counter,
+        push.checks,
     )
 
 
