@@ -44,6 +44,10 @@ def _run_probe(name: str, frames: list[BenchFrame], rounds: int) -> list[float]:
         for f in frames
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # The warm-up is there to write byte-code caches; with writing turned off, every probe
+    # would compile this project's modules (the peers' caches come with their install) and
+    # the first compile in a process alone costs ~0.5 MiB and several ms.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks._probe", name, str(rounds)],
         input=lines,

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import struct
 from enum import IntEnum, unique
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from datetime import datetime, tzinfo
@@ -221,17 +222,40 @@ class CosemDateTime:
 _DATE_TIME: Final = struct.Struct(">HBBBBBBBhB")
 
 
-class Data(NamedTuple):
+class Data(tuple[DataType, Any]):
     """One A-XDR value with its type tag.
 
     ``value`` is None (null-data), bool, int, float, bytes (octet-string), str (visible/utf8
     string), :class:`BitString`, :class:`CosemDateTime` (date-time, or octet-string of 12 only
     when decoded with that hint), or a tuple of Data (array, structure). BCD, date and time are
     kept as raw bytes.
+
+    A named pair like ``typing.NamedTuple`` gives, written out: ``NamedTuple`` compiles code at
+    class creation, and the first compile in a process costs ~0.5 MiB (see :mod:`._record`).
     """
 
-    type: DataType
-    value: Any
+    __slots__ = ()
+    __match_args__ = ("type", "value")
+    _fields = ("type", "value")
+
+    def __new__(cls, type: DataType, value: Any) -> Data:
+        return tuple.__new__(cls, (type, value))
+
+    if TYPE_CHECKING:
+
+        @property
+        def type(self) -> DataType: ...
+        @property
+        def value(self) -> Any: ...
+    else:
+        type = property(itemgetter(0), doc="The A-XDR type.")
+        value = property(itemgetter(1), doc="The value.")
+
+    def __repr__(self) -> str:
+        return f"Data(type={self[0]!r}, value={self[1]!r})"
+
+    def __getnewargs__(self) -> tuple[DataType, Any]:
+        return (self[0], self[1])
 
 
 # --- BER length (A-XDR length of variable-length types) -------------------------------------

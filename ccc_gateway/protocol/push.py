@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import struct
 from enum import Enum
-from typing import Any, Final, NamedTuple
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Final
 
 from ._record import record
 from .axdr import CosemDateTime, Data, DataType
@@ -56,19 +57,50 @@ class ListKind(Enum):
     HAN_P1 = "han_p1"
 
 
-class Reading(NamedTuple):
+class Reading(tuple[str, str, Any, int | None, str | None, Any]):
     """One value from the meter: OBIS, name, what was sent, and what it means.
 
     ``value`` = ``raw`` × 10^``scaler`` for numbers (an int when the scaler is ≥ 0); strings,
-    identities and the clock carry no scaler.
+    identities and the clock carry no scaler. A named tuple written out, as :class:`.Data`.
     """
 
-    obis: str
-    name: str
-    raw: Any
-    scaler: int | None
-    unit: str | None
-    value: Any
+    __slots__ = ()
+    __match_args__ = ("obis", "name", "raw", "scaler", "unit", "value")
+    _fields = __match_args__
+
+    def __new__(
+        cls, obis: str, name: str, raw: Any, scaler: int | None, unit: str | None, value: Any
+    ) -> Reading:
+        return tuple.__new__(cls, (obis, name, raw, scaler, unit, value))
+
+    if TYPE_CHECKING:
+
+        @property
+        def obis(self) -> str: ...
+        @property
+        def name(self) -> str: ...
+        @property
+        def raw(self) -> Any: ...
+        @property
+        def scaler(self) -> int | None: ...
+        @property
+        def unit(self) -> str | None: ...
+        @property
+        def value(self) -> Any: ...
+    else:
+        obis = property(itemgetter(0), doc="The OBIS code, A.B.C.D.E.F.")
+        name = property(itemgetter(1), doc="The quantity's name.")
+        raw = property(itemgetter(2), doc="The value as sent.")
+        scaler = property(itemgetter(3), doc="The decimal scaler, if any.")
+        unit = property(itemgetter(4), doc="The unit, if any.")
+        value = property(itemgetter(5), doc="The value the meter means.")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self, strict=True))
+        return f"Reading({fields})"
+
+    def __getnewargs__(self) -> tuple[str, str, Any, int | None, str | None, Any]:
+        return (self[0], self[1], self[2], self[3], self[4], self[5])
 
 
 @record
