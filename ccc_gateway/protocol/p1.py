@@ -12,7 +12,14 @@ from typing import Final
 
 from .axdr import CLOCK_STATUS_DST, CosemDateTime
 from .crc import reflected_table
-from .errors import FcsError, FrameTooLong, FrameTruncated, InvalidFrameFormat, MalformedData
+from .errors import (
+    FcsError,
+    FrameTooLong,
+    FrameTruncated,
+    InvalidFrameFormat,
+    MalformedData,
+    RemoteProtocolError,
+)
 from .obis import quantity_of
 from .push import ListKind, Push, Reading
 
@@ -100,15 +107,19 @@ def parse_telegram(telegram: bytes) -> Push:
 
 
 class P1TelegramReader:
-    """Sans-I/O splitter of a P1 byte stream into telegrams; bounded, resynchronises on '/'."""
+    """Sans-I/O splitter of a P1 byte stream into telegrams; bounded, resynchronises on '/'.
+
+    A '/' before the '!' and its four CRC digits starts the next telegram: the one before it
+    was cut short (a line dropout) and is reported as truncated, not glued to the next one.
+    """
 
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def receive_data(self, data: bytes) -> list[bytes | FrameTooLong]:
+    def receive_data(self, data: bytes) -> list[bytes | RemoteProtocolError]:
         """Complete telegrams (or errors) found so far, in order."""
         self._buffer += data
-        out: list[bytes | FrameTooLong] = []
+        out: list[bytes | RemoteProtocolError] = []
         while True:
             start = self._buffer.find(b"/")
             if start < 0:
@@ -116,6 +127,11 @@ class P1TelegramReader:
                 break
             del self._buffer[:start]
             bang = self._buffer.find(b"!")
+            restart = self._buffer.find(b"/", 1, None if bang < 0 else bang + 5)
+            if restart > 0:
+                out.append(FrameTruncated("P1 telegram cut off before its '!' and CRC"))
+                del self._buffer[:restart]
+                continue
             if bang < 0 or len(self._buffer) < bang + 5:
                 if len(self._buffer) > MAX_TELEGRAM_LENGTH:
                     out.append(FrameTooLong("P1 telegram longer than 4096 bytes: lost sync"))

@@ -64,3 +64,15 @@ def test_reader_is_bounded() -> None:
     reader = P1TelegramReader()
     out = reader.receive_data(b"/" + b"x" * 5000)
     assert any(isinstance(item, FrameTooLong) for item in out)
+
+
+@pytest.mark.parametrize("cut", [10, 200, -5, -3, -1])
+def test_a_telegram_cut_short_is_truncated_and_the_next_one_decodes(cut: int) -> None:
+    raw = frame(NAME)
+    # negative: from the end of the CRC, so -3 keeps the '!' alone and -1 two CRC digits
+    cut_at = raw.index(b"!") + 4 + cut if cut < 0 else cut
+    reader = P1TelegramReader()
+    out = reader.receive_data(raw[:cut_at] + raw)
+    assert len(out) == 2
+    assert isinstance(out[0], FrameTruncated)
+    assert out[1] == raw
