@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator
+from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
 
 #: Home Assistant 2026 links devices by id (``via_device`` is deprecated there); 2025.4 only
 #: knows the identifier tuple.
@@ -74,12 +74,23 @@ class OmnipowerEntity(CoordinatorEntity[OmnipowerCoordinator]):
         """
         changed = self.coordinator.changed_topic
         topic = getattr(self.entity_description, "topic", None)
-        return changed is None or topic is None or changed == topic
+        # ``info`` carries the commands the gateway allows, which controls' availability needs.
+        return changed is None or topic is None or changed in (topic, "info")
 
     @callback
     def _handle_coordinator_update(self) -> None:
         if self._concerned():
             super()._handle_coordinator_update()
+
+    async def _async_command(self, command: str, args: Payload, readback: str | None) -> None:
+        """Send *command*, wait for ``done`` and show its read-back on the *readback* topic.
+
+        The entity never assumes the command worked: its state changes only with what the
+        gateway read back from the meter (now, or with the state topic that follows).
+        """
+        result = await self.coordinator.async_send_command(command, args)
+        if readback is not None:
+            self.coordinator.async_apply_readback(readback, result.get("state"))
 
 
 @callback

@@ -132,5 +132,5 @@ class OmnipowerSwitch(OmnipowerEntity, SwitchEntity):
         await self._send({"action": "disconnect"})
 
     async def _send(self, args: Payload) -> None:
-        result = await self.coordinator.async_send_command(self.entity_description.command, args)
-        self.coordinator.async_apply_readback(self.entity_description.topic, result.get("state"))
+        description = self.entity_description
+        await self._async_command(description.command, args, description.topic)

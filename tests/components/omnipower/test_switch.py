@@ -35,9 +35,9 @@ from syrupy.assertion import SnapshotAssertion
 from ccc_gateway.commands.envelope import parse_envelope, verify
 from custom_components.omnipower.const import CONF_COMMANDS, CONF_SECRET, CONF_STALE_AFTER
 
+from .commands import SERIAL, answer, commands_sent, sent, started
 from .conftest import publish
 
-SERIAL = "31415926"
 BREAKER = f"switch.omnipower_{SERIAL}_breaker"
 RELAY_1 = f"switch.omnipower_{SERIAL}_load_relay_1"
 RELAY_2 = f"switch.omnipower_{SERIAL}_load_relay_2"
@@ -49,57 +49,6 @@ pytestmark = pytest.mark.parametrize("meter_fixture", ["prepayment_breaker"])
 def platforms() -> list[Platform]:
     """Only switches."""
     return [Platform.SWITCH]
-
-
-def sent(mqtt_mock: MqttMockHAClient) -> list[tuple[str, dict[str, Any], int, bool]]:
-    """Every command published: topic, body, QoS, retain."""
-    return [
-        (call.args[0], json.loads(call.args[1]), call.args[2], call.args[3])
-        for call in mqtt_mock.async_publish.call_args_list
-        if "/cmd/" in call.args[0]
-    ]
-
-
-async def commands_sent(mqtt_mock: MqttMockHAClient, count: int) -> None:
-    """Let the loop run until *count* commands are out.
-
-    Not ``async_block_till_done``: it would wait for the service call, which waits for us.
-    """
-    for _ in range(100):
-        if len(sent(mqtt_mock)) >= count:
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"{count} commands expected, {len(sent(mqtt_mock))} sent")
-
-
-async def started(
-    mqtt_mock: MqttMockHAClient, call: Awaitable[Any], count: int = 1
-) -> asyncio.Future[Any]:
-    """Start a blocking service call and let it publish its command."""
-    task = asyncio.ensure_future(call)
-    await commands_sent(mqtt_mock, count)
-    assert not task.done()
-    return task
-
-
-def answer(hass: HomeAssistant, body: dict[str, Any], status: str, **extra: Any) -> None:
-    """The gateway's result for a command."""
-    publish(
-        hass,
-        SERIAL,
-        "cmd/result",
-        {
-            "ts": "2026-11-26T12:00:00+01:00",
-            "schema": 1,
-            "id": body["id"],
-            "command": "breaker",
-            "status": status,
-            "reason": None,
-            "text": None,
-            "state": None,
-            **extra,
-        },
-    )
 
 
 async def turn(hass: HomeAssistant, service: str, entity_id: str) -> Awaitable[Any]:
