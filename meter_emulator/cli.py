@@ -32,6 +32,7 @@ from .ports.ccc_frames import PushSecurity
 from .ports.ccc_push import CccPush, CccPushConfig
 from .ports.links import ByteLink, PtyLink, TcpLink
 from .ports.optical_head import optical_head
+from .ports.p1_telegram import P1Resolution
 from .ports.push_lists import AbsentObjects, PushList
 from .runtime import EmulatorRuntime, SimClock
 from .scenarios import SCENARIOS, UnknownScenario, make_scenario
@@ -40,6 +41,10 @@ from .session import control_handlers
 __all__ = ["COMMAND", "add_arguments", "run"]
 
 SAVE_EVERY_S: Final = 30.0
+#: The CCC's line speed: 2400 8N1 for the DLMS lists; HAN P1 meters send at 115200 8N1
+#: (PROTOCOL.md 1.2).
+CCC_BAUD: Final = 2400
+P1_BAUD: Final = 115_200
 DISPLAY_EVERY_S: Final = 1.0
 
 
@@ -86,6 +91,10 @@ def push_config(config: MeterConfig) -> CccPushConfig:
     if push.encryption_key is not None:
         keys = Keys(push.encryption_key, push.authentication_key)
         security = PushSecurity(keys, config.identity.system_title)
+    if push.push_list == "han_p1":
+        current = -3 if config.identity.type_number.ct_connected else -2
+        resolution = P1Resolution(config.energy_scaler, push.voltage_scaler, current)
+        return CccPushConfig(hourly=False, han_p1=resolution)
     return CccPushConfig(
         push_list=PushList(push.push_list),
         absent=AbsentObjects(push.absent),
@@ -104,15 +113,15 @@ def _parse_start(text: str | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _link(spec: str, speed: float) -> ByteLink:
+def _link(spec: str, speed: float, baudrate: int = CCC_BAUD) -> ByteLink:
     if spec.startswith("tcp:"):
         port = int(spec.removeprefix("tcp:"))
         if not 0 <= port <= 65535:
             raise ValueError("tcp:PORT needs a port 0-65535 (0 picks a free one)")
-        return TcpLink(port=port, baudrate=2400, speed=speed)
+        return TcpLink(port=port, baudrate=baudrate, speed=speed)
     if spec == "pty" or spec.startswith("pty:"):
         path = Path(spec.removeprefix("pty:") if spec != "pty" else "omnipower-ccc")
-        return PtyLink(baudrate=2400, speed=speed, symlink=path.absolute())
+        return PtyLink(baudrate=baudrate, speed=speed, symlink=path.absolute())
     raise ValueError("--ccc takes pty, pty:PATH or tcp:PORT")
 
 
@@ -136,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config) if args.config is not None else parse_config({})
         start = _parse_start(args.start)
-        link = _link(args.ccc, args.speed)
+        baudrate = P1_BAUD if config.push.push_list == "han_p1" else CCC_BAUD
+        link = _link(args.ccc, args.speed, baudrate)
         optical = _optical_link(args.optical, args.speed)
         if args.speed <= 0:
             raise ValueError("--speed must be positive")
@@ -191,7 +201,8 @@ async def _serve(
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(link)  # type: ignore[arg-type]
         print(f"meter {config.identity.serial} ({config.identity.type_number.code})")
-        print(f"CCC push: {link.description} ({ccc.config.push_list.value}, 2400 8N1)")
+        baudrate = P1_BAUD if ccc.config.han_p1 is not None else CCC_BAUD
+        print(f"CCC push: {link.description} ({ccc.config.name}, {baudrate} 8N1)")
         if optical is not None:
             await stack.enter_async_context(optical)
             head = optical_head(

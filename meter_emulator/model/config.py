@@ -311,7 +311,7 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
     dp.finish()
 
     pu = root.table("push")
-    lists = ("han_nve_list_1", "han_nve_list_2", "dlms_push_1")
+    lists = ("han_nve_list_1", "han_nve_list_2", "dlms_push_1", "han_p1")
     push_list = pu.get("list", str, " or ".join(lists), "han_nve_list_1")
     if push_list not in lists:
         raise ConfigError("push.list", " or ".join(lists))
@@ -337,6 +337,8 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
         encryption_key=hex_key(pu, "encryption_key"),
         authentication_key=hex_key(pu, "authentication_key"),
     )
+    if push.push_list == "han_p1" and push.encryption_key is not None:
+        raise ConfigError("push.encryption_key", "HAN P1 telegrams are never encrypted")
     if push.authentication_key is not None and push.encryption_key is None:
         raise ConfigError("push.encryption_key", "needed when an authentication key is given")
     pu.finish()

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["push_snapshot", "readings"]
 
 _PHASE_C = {1: (21, 22, 31, 32, 33), 2: (41, 42, 51, 52, 53), 3: (61, 62, 71, 72, 73)}
+#: Per-phase reactive import / export (Q12 / Q34), which only the HAN P1 telegram carries.
+_PHASE_Q = {1: (23, 24), 2: (43, 44), 3: (63, 64)}
 
 
 def _w(milli: int) -> int:
@@ -63,6 +65,10 @@ def push_snapshot(meter: Meter) -> dict[str, int | str | CosemDateTime]:
         if has_export:
             out[f"1.1.{p_minus}.7.0.255"] = _w(-phase.active_mw)
             out[f"1.1.{p_minus}.8.0.255"] = energy.wh(f"a_minus_l{index}") // e_div
+        if has_reactive:
+            q_plus, q_minus = _PHASE_Q[index]
+            out[f"1.1.{q_plus}.7.0.255"] = _w(phase.reactive_mvar)
+            out[f"1.1.{q_minus}.7.0.255"] = _w(-phase.reactive_mvar)
         out[f"1.1.{current}.7.0.255"] = round(phase.current_a * i_mul)
         out[f"1.1.{voltage}.7.0.255"] = round(phase.voltage_v * v_mul)
         out[f"1.1.{pf}.7.0.255"] = round(phase.power_factor * 100)

@@ -17,7 +17,15 @@ from ccc_gateway.protocol.axdr import CosemDateTime
 from ccc_gateway.protocol.cipher import Keys
 
 from .ccc_frames import PushSecurity, build_push_frame
-from .faults import BUILD_FAULTS, FRAME_FAULTS, Fault, corrupt_frame
+from .faults import (
+    BUILD_FAULTS,
+    FRAME_FAULTS,
+    TELEGRAM_FAULTS,
+    Fault,
+    corrupt_frame,
+    corrupt_telegram,
+)
+from .p1_telegram import P1Resolution, build_telegram
 from .push_lists import AbsentObjects, ListProfile, PushList, build_list_body
 from .push_schedule import DuePush, PushKind, PushSchedule
 
@@ -39,6 +47,13 @@ class CccPushConfig:
     hourly: bool = True  # HAN-NVE list 2 once an hour (only with HAN-NVE list 1)
     hourly_offset_s: int = 25
     security: PushSecurity | None = None
+    #: Set: push Swedish HAN P1 ASCII telegrams (every 10 s, never encrypted) instead of a list.
+    han_p1: P1Resolution | None = None
+
+    @property
+    def name(self) -> str:
+        """What this port pushes, by the name the meter TOML uses."""
+        return "han_p1" if self.han_p1 is not None else self.push_list.value
 
     def profile(self, kind: PushKind) -> ListProfile:
         """The list profile of a trigger kind."""
@@ -48,7 +63,7 @@ class CccPushConfig:
 
     def schedule(self) -> PushSchedule:
         """The push triggers of this configuration."""
-        hourly = self.hourly and self.push_list is PushList.HAN_NVE_LIST_1
+        hourly = self.hourly and self.push_list is PushList.HAN_NVE_LIST_1 and not self.han_p1
         return PushSchedule(self.hourly_offset_s if hourly else None)
 
 
@@ -74,6 +89,8 @@ class CccPush:
         if fault in (Fault.SILENCE, Fault.CLOCK_JUMP):
             raise FaultNotApplicable(f"{fault.value} is applied by the port or the clock")
         needs_cipher = fault in BUILD_FAULTS or fault is Fault.CORRUPTED_TAG
+        if self.config.han_p1 is not None and fault not in TELEGRAM_FAULTS:
+            raise FaultNotApplicable(f"{fault.value} does not apply to a HAN P1 telegram")
         if needs_cipher and self.config.security is None:
             raise FaultNotApplicable(f"{fault.value} needs an encrypted push")
         if fault is Fault.REPLAYED_IC and self._last_ic is None:
@@ -92,6 +109,8 @@ class CccPush:
     def build(self, due: DuePush, snapshot: Snapshot) -> bytes:
         """The bytes for one trigger (the snapshot taken at ``due.trigger``)."""
         fault = self._next_fault()
+        if self.config.han_p1 is not None:
+            return self._build_telegram(due, snapshot, fault)
         clock = CosemDateTime.from_datetime(due.trigger, dst=_dst(snapshot, due.trigger))
         body = build_list_body(self.config.profile(due.kind), snapshot, clock=clock)
         security = self.config.security
@@ -109,11 +128,23 @@ class CccPush:
         self.pushes_sent += 1
         return frame
 
+    def _build_telegram(self, due: DuePush, snapshot: Snapshot, fault: Fault | None) -> bytes:
+        resolution = self.config.han_p1 or P1Resolution()
+        dst = _dst(snapshot, due.trigger)
+        telegram = build_telegram(snapshot, clock=due.trigger, dst=bool(dst), resolution=resolution)
+        if fault is not None:
+            telegram = corrupt_telegram(fault, telegram, self.rng)
+        self.pushes_sent += 1
+        return telegram
+
     def _next_fault(self) -> Fault | None:
         if self._queued:
             return self._queued.popleft()
         if self.fault_rate and self.rng.random() < self.fault_rate:
-            return self.rng.choice(self.rate_faults)
+            faults = self.rate_faults
+            if self.config.han_p1 is not None:
+                faults = tuple(f for f in faults if f in TELEGRAM_FAULTS) or (Fault.BAD_FCS,)
+            return self.rng.choice(faults)
         return None
 
     def _faulty_security(self, fault: Fault | None, security: PushSecurity) -> PushSecurity:

@@ -14,7 +14,7 @@ from typing import Final
 
 from ccc_gateway.protocol.crc import crc16_x25_bytes
 
-__all__ = ["Fault", "as_seen_by_8e1_receiver", "corrupt_frame"]
+__all__ = ["Fault", "as_seen_by_8e1_receiver", "corrupt_frame", "corrupt_telegram"]
 
 
 class Fault(Enum):
@@ -43,6 +43,10 @@ FRAME_FAULTS: Final = frozenset(
         Fault.PARITY_8E1,
         Fault.CORRUPTED_TAG,
     }
+)
+#: Faults that apply to a HAN P1 ASCII telegram (it has no header check and no cipher).
+TELEGRAM_FAULTS: Final = frozenset(
+    {Fault.BAD_FCS, Fault.TRUNCATED, Fault.GARBAGE, Fault.PARITY_8E1}
 )
 #: Faults applied while the push is built (keys, invocation counter).
 BUILD_FAULTS: Final = frozenset({Fault.WRONG_KEY, Fault.SWAPPED_KEYS, Fault.REPLAYED_IC})
@@ -85,6 +89,31 @@ def corrupt_frame(fault: Fault, frame: bytes, rng: random.Random) -> bytes:
     if fault is Fault.PARITY_8E1:
         return as_seen_by_8e1_receiver(frame)
     raise ValueError(f"{fault.value} is not a frame fault")
+
+
+def corrupt_telegram(fault: Fault, telegram: bytes, rng: random.Random) -> bytes:
+    """A HAN P1 telegram as the fault leaves it on the wire.
+
+    A bad CRC changes one digit of a value (never into ``/`` or ``!``, which would read as a
+    telegram boundary); a truncated telegram loses at least one CRC digit, so a reader that
+    sees the next ``/`` first knows it was cut short.
+    """
+    out = bytearray(telegram)
+    bang = telegram.rindex(b"!")
+    if fault is Fault.BAD_FCS:
+        body_start = telegram.index(b"(")  # after the identification: the first value
+        digits = [i for i in range(body_start, bang) if 0x30 <= telegram[i] <= 0x39]
+        position = rng.choice(digits)
+        out[position] = 0x30 + (telegram[position] - 0x30 + rng.randrange(1, 10)) % 10
+        return bytes(out)
+    if fault is Fault.TRUNCATED:
+        return bytes(out[: rng.randrange(6, bang + 4)])
+    if fault is Fault.GARBAGE:
+        allowed = [b for b in range(256) if b not in b"/!"]
+        return bytes(rng.choice(allowed) for _ in range(17)) + telegram
+    if fault is Fault.PARITY_8E1:
+        return as_seen_by_8e1_receiver(telegram)
+    raise ValueError(f"{fault.value} is not a HAN P1 telegram fault")
 
 
 def _uart_bits_8n1(data: bytes) -> list[int]:

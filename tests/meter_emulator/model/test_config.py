@@ -92,6 +92,10 @@ tariff = 2
         ({"push": {"list": "list_9"}}, "push.list"),
         ({"push": {"hourly_offset_s": 30}}, "push.hourly_offset_s"),
         ({"push": {"encryption_key": "00"}}, "push.encryption_key"),
+        (
+            {"push": {"list": "han_p1", "encryption_key": "5AD84121D9D20B364B7A11F3C1B5827F"}},
+            "push.encryption_key",
+        ),
         ({"display": {"auto": ["1.8.0"] * 17}}, "display.auto"),
         ({"calendar": [{"days": "mon-fri", "at": "07:00", "tariff": 5}]}, "calendar[0].tariff"),
         ({"calendar": [{"days": "weekdays", "at": "07:00", "tariff": 2}]}, "calendar[0].days"),
