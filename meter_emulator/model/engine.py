@@ -181,6 +181,8 @@ class MeterEngine:
 
     def _credit_boundary(self) -> int:
         """When the prepayment credit crosses the alarm limit or zero at the present load."""
+        if not self.prepayment.enabled:
+            return NEVER  # the common case, asked at every step
         import_mw = max(self.measured.active_mw, 0)
         times = [
             t
@@ -253,7 +255,8 @@ class MeterEngine:
             if self.prepayment.low_credit:
                 self.breaker.prepayment_exhausted(now, low_max=True)
                 self._after_breaker_change()
-        self._check_credit()
+        if self.prepayment.enabled:  # checked here too: this runs at every scenario step
+            self._check_credit()
 
     def _check_credit(self) -> None:
         p = self.prepayment

@@ -67,57 +67,30 @@ class Household:
 
     def actions_at(self, true_us: int) -> Sequence[Action]:
         """Scheduled actions at exactly *true_us*."""
+        if not self.actions:
+            return ()  # most households: asked at every grid point, nothing scheduled
         return [action for at, action in self.actions if at == true_us]
 
     def supply_at(self, true_us: int) -> Supply:
         """The supply in the grid cell holding *true_us*."""
-        cell = true_us // (self.step_s * _SECOND)
-        seconds = cell * self.step_s
+        # One flat function with locals: it runs for every grid cell, half a million times a
+        # simulated year at the default step. The arithmetic is the same, term by term.
+        step_s = self.step_s
+        phase_count = self.phases
+        cell = true_us // (step_s * _SECOND)
+        seconds = cell * step_s
+        if self._in_outage(seconds):
+            return Supply(tuple(PhaseSupply(0.0) for _ in range(phase_count)), 0.0, 0.0)
         local_s = seconds + self.gmt_offset_h * 3600
         day = local_s // _DAY_S
         hour = (local_s % _DAY_S) / 3600
-        rnd = self._rnd(cell)
-        if self._in_outage(seconds):
-            return Supply(tuple(PhaseSupply(0.0) for _ in range(self.phases)), 0.0, 0.0)
-        loads = self._loads(day, hour, cell, rnd)
-        pv = self._pv(day, hour, cell)
-        voltage = self.nominal_v + (rnd(1) - 0.5) * 2 * self.voltage_noise_v
-        voltage += pv / 1000 * 1.2 - sum(loads) / 1000 * 0.8  # export lifts, load pulls the voltage
-        if rnd(2) < self.sag_rate:
-            voltage = self.nominal_v * (0.55 + 0.3 * rnd(3))
-        elif rnd(4) < self.swell_rate:
-            voltage = self.nominal_v * (1.11 + 0.05 * rnd(5))
-        phases = []
-        for index in range(self.phases):
-            load = loads[index]
-            generation = pv / self.phases
-            net = load - generation
-            reactive = load * 0.25 - generation * 0.02  # motors and supplies lag; inverters near 1
-            volts = voltage + (rnd(10 + index) - 0.5) * self.voltage_noise_v if index else voltage
-            phases.append(PhaseSupply(round(volts, 1), round(net, 1), round(reactive, 1)))
-        frequency = 50.0 + (rnd(6) - 0.5) * 0.1
-        thd = 1.5 + 2.0 * rnd(7) + (1.0 if 18 <= hour < 22 else 0.0)
-        return Supply(tuple(phases), round(frequency, 2), round(thd, 1))
+        rnd = _Cell(self.seed, cell).draw
+        minute = cell * step_s // 60
 
-    # --- parts ----------------------------------------------------------------------------
-
-    def _rnd(self, cell: int) -> _Cell:
-        return _Cell(self.seed, cell)
-
-    def _in_outage(self, seconds: int) -> bool:
-        """Whether the hour holding *seconds* has an outage that covers it."""
-        hour_cell = seconds // 3600
-        if unit_random(self.seed, hour_cell, 90) >= self.outage_rate:
-            return False
-        start = unit_random(self.seed, hour_cell, 91) * 1800
-        length = 60 + unit_random(self.seed, hour_cell, 92) * 1740
-        return start <= seconds % 3600 < start + length
-
-    def _loads(self, day: int, hour: float, cell: int, rnd: _Cell) -> list[float]:
-        """Consumption per phase (W)."""
+        # consumption per phase (W)
         washing, washes, ev_evening = _day_values(self.seed, day)
         base = self.base_w * (0.8 + 0.4 * rnd(20))
-        fridge = 110.0 if (cell * self.step_s // 60) % 50 < 20 else 0.0
+        fridge = 110.0 if minute % 50 < 20 else 0.0
         appliances = 0.0
         if 6.5 <= hour < 8.5:
             appliances += 2000.0 * (rnd(21) < 0.15) + 300.0 * (rnd(22) < 0.5)  # kettle, toaster
@@ -128,33 +101,88 @@ class Household:
         washing_start = 9 + 10 * washing
         if washes < 0.4 and washing_start <= hour < washing_start + 1.5:
             appliances += 2000.0 if hour < washing_start + 0.3 else 250.0
-        season = math.cos(2 * math.pi * ((day + 10) % 365) / 365)  # +1 in winter, -1 in summer
+        season = _season(day)  # +1 in winter, -1 in summer
         heat = 0.0
         if self.heat_pump_w and season > -0.2:
             duty = 0.2 + 0.6 * max(season, 0.0)
-            heat = self.heat_pump_w * (((cell * self.step_s // 60) % 60) < duty * 60)
+            heat = self.heat_pump_w * ((minute % 60) < duty * 60)
         ev = 0.0
         if self.ev_w and ev_evening < self.ev_days and (hour >= 22.0 or hour < 1.5):
             ev = self.ev_w
         single = (base + fridge + appliances) * self.load_scale
         shared = (heat + ev) * self.load_scale
-        if self.phases == 1:
-            return [single + shared]
-        return [single + shared / 3, shared / 3 + 60.0, shared / 3 + 40.0]
+        if phase_count == 1:
+            loads = [single + shared]
+        else:
+            loads = [single + shared / 3, shared / 3 + 60.0, shared / 3 + 40.0]
 
-    def _pv(self, day: int, hour: float, cell: int) -> float:
-        """PV generation (W): a sine over the day, longer and higher in summer, with clouds."""
-        if not self.pv_peak_w:
-            return 0.0
-        summer = math.cos(2 * math.pi * ((day - 172) % 365) / 365)  # +1 at midsummer
-        half_day = 4.5 + 3.0 * (summer + 1) / 2
-        noon = 12.25
-        if abs(hour - noon) >= half_day:
-            return 0.0
-        shape = math.cos(math.pi / 2 * (hour - noon) / half_day)
-        quarter = cell * self.step_s // 900
-        clouds = 0.35 + 0.65 * unit_random(self.seed, quarter, 50)
-        return self.pv_peak_w * (0.45 + 0.55 * (summer + 1) / 2) * shape * clouds
+        # PV generation (W): a sine over the day, longer and higher in summer, with clouds
+        pv = 0.0
+        if self.pv_peak_w:
+            summer, half_day = _sun(day)
+            if abs(hour - 12.25) < half_day:
+                shape = math.cos(math.pi / 2 * (hour - 12.25) / half_day)
+                clouds = _clouds(self.seed, cell * step_s // 900)
+                pv = self.pv_peak_w * (0.45 + 0.55 * (summer + 1) / 2) * shape * clouds
+
+        nominal = self.nominal_v
+        noise = self.voltage_noise_v
+        voltage = nominal + (rnd(1) - 0.5) * 2 * noise
+        voltage += pv / 1000 * 1.2 - sum(loads) / 1000 * 0.8  # export lifts, load pulls the voltage
+        if rnd(2) < self.sag_rate:
+            voltage = nominal * (0.55 + 0.3 * rnd(3))
+        elif rnd(4) < self.swell_rate:
+            voltage = nominal * (1.11 + 0.05 * rnd(5))
+        generation = pv / phase_count
+        phases = []
+        for index in range(phase_count):
+            load = loads[index]
+            net = load - generation
+            reactive = load * 0.25 - generation * 0.02  # motors and supplies lag; inverters near 1
+            volts = voltage + (rnd(10 + index) - 0.5) * noise if index else voltage
+            phases.append(PhaseSupply(round(volts, 1), round(net, 1), round(reactive, 1)))
+        frequency = 50.0 + (rnd(6) - 0.5) * 0.1
+        thd = 1.5 + 2.0 * rnd(7) + (1.0 if 18 <= hour < 22 else 0.0)
+        return Supply(tuple(phases), round(frequency, 2), round(thd, 1))
+
+    # --- parts ----------------------------------------------------------------------------
+
+    def _in_outage(self, seconds: int) -> bool:
+        """Whether the hour holding *seconds* has an outage that covers it."""
+        window = _outage_window(self.seed, seconds // 3600, self.outage_rate)
+        return window is not None and window[0] <= seconds % 3600 < window[1]
+
+
+# The per-hour, per-day and per-quarter draws below are cached: a grid cell is a minute by
+# default, so each is asked for 60 (or 15, or 1440) times in a row. Caching changes no value.
+
+
+@lru_cache(maxsize=256)
+def _outage_window(seed: int, hour_cell: int, rate: float) -> tuple[float, float] | None:
+    """The outage (start, end) in seconds past the hour, or None for an hour without one."""
+    if unit_random(seed, hour_cell, 90) >= rate:
+        return None
+    start = unit_random(seed, hour_cell, 91) * 1800
+    return start, start + 60 + unit_random(seed, hour_cell, 92) * 1740
+
+
+@lru_cache(maxsize=64)
+def _season(day: int) -> float:
+    """+1 in winter, -1 in summer."""
+    return math.cos(2 * math.pi * ((day + 10) % 365) / 365)
+
+
+@lru_cache(maxsize=64)
+def _sun(day: int) -> tuple[float, float]:
+    """(+1 at midsummer … -1 at midwinter, half the day's PV hours)."""
+    summer = math.cos(2 * math.pi * ((day - 172) % 365) / 365)
+    return summer, 4.5 + 3.0 * (summer + 1) / 2
+
+
+@lru_cache(maxsize=64)
+def _clouds(seed: int, quarter: int) -> float:
+    """The share of PV that gets through the clouds in one quarter hour."""
+    return 0.35 + 0.65 * unit_random(seed, quarter, 50)
 
 
 @lru_cache(maxsize=64)
@@ -163,20 +191,28 @@ def _day_values(seed: int, day: int) -> tuple[float, float, float]:
     return unit_random(seed, day, 30), unit_random(seed, day, 31), unit_random(seed, day, 40)
 
 
+#: ``salt * 0x94D049BB133111EB`` mod 2**64 for the salts a grid cell uses (all below 64).
+_SALT_TERMS: Final = tuple((salt * 0x94D049BB133111EB) & _MASK for salt in range(64))
+
+
 class _Cell:
-    """The uniform numbers of one grid cell by salt: :func:`unit_random` with the seed and
-    cell part of the sum computed once."""
+    """The uniform numbers of one grid cell by salt (0-63): :func:`unit_random` with the seed
+    and cell part of the sum computed once. The sum is taken mod 2**64 in parts, which gives
+    the same number as reducing it whole, with smaller integers on the hot path."""
 
     __slots__ = ("_base",)
 
     def __init__(self, seed: int, cell: int) -> None:
-        self._base = seed * 0x9E3779B97F4A7C15 + cell * 0xBF58476D1CE4E5B9
+        self._base = (seed * 0x9E3779B97F4A7C15 + cell * 0xBF58476D1CE4E5B9) & _MASK
 
-    def __call__(self, salt: int) -> float:
-        x = (self._base + salt * 0x94D049BB133111EB) & _MASK
+    def draw(self, salt: int) -> float:
+        """The uniform number of *salt*."""
+        x = (self._base + _SALT_TERMS[salt]) & _MASK
         x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
         x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
         return (x ^ (x >> 31)) / 2.0**64
+
+    __call__ = draw
 
 
 def tamper_actions(start_us: int) -> tuple[tuple[int, Action], ...]:
