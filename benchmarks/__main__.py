@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import bench_gateway_latency
+from . import bench_emulator_year, bench_gateway_latency
 from .decode_speed import FrameResult, measure_frame
 from .footprint import Footprint, measure_footprint
 from .frames import BenchFrame, bench_frames
@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="S",
         help="duration of the 100-meter gateway run (0 skips it; default 30)",
     )
+    parser.add_argument("--no-emulator", action="store_true", help="skip the emulator's year")
     args = parser.parse_args(argv)
     if args.quick:
         args.no_gateway = True
@@ -331,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
             with console.status("gateway latency (pty → gateway → mosquitto → subscriber)…"):
                 gateway = _gateway(args)
     checks = _checks(results, footprints, gateway)
+    if not args.no_emulator:  # issue 4 §4; the module runs alone too
+        with console.status("one simulated year of the emulated meter…"):
+            checks.append(
+                bench_emulator_year.check(bench_emulator_year.run(1 if args.quick else 3))
+            )
 
     if args.json:
         report = {
