@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import bench_emulator_year, bench_gateway_latency
+from . import bench_emulator_year, bench_gateway_latency, bench_ha_push
 from .decode_speed import FrameResult, measure_frame
 from .footprint import Footprint, measure_footprint
 from .frames import BenchFrame, bench_frames
@@ -295,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         help="duration of the 100-meter gateway run (0 skips it; default 30)",
     )
     parser.add_argument("--no-emulator", action="store_true", help="skip the emulator's year")
+    parser.add_argument(
+        "--no-ha", action="store_true", help="skip Home Assistant's cost of one push"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.no_gateway = True
@@ -337,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
             checks.append(
                 bench_emulator_year.check(bench_emulator_year.run(1 if args.quick else 3))
             )
+    if not args.no_ha and not args.quick:  # issue 7: reported, no target
+        with console.status("Home Assistant's cost of one push…"):
+            checks.append(bench_ha_push.check(bench_ha_push.run()))
 
     if args.json:
         report = {
