@@ -104,6 +104,19 @@ class Breaker:
         """Whether current can flow (always, without a breaker)."""
         return not self.present or self.state.closed
 
+    def watches_supply(self) -> bool:
+        """Whether :meth:`check_supply` can act at all: a neutral-fault, overvoltage or power
+        threshold basis is configured. Asked first so the common meter skips the sums."""
+        config = self.config
+        bases = config.cutoff_bases
+        return self.present and (
+            "neutral_fault" in bases
+            or "overvoltage" in bases
+            or (
+                bool(config.power_threshold_w) and ("current_power" in bases or "log_only" in bases)
+            )
+        )
+
     def _has(self, basis: str) -> bool:
         return self.present and basis in self.config.cutoff_bases
 

@@ -285,12 +285,13 @@ class MeterEngine:
         was_powered = self.measured.powered
         supply = self.override if self.override is not None else self.supply
         before = self.breaker.state
-        self.breaker.check_supply(
-            self.now_us,
-            power_w=sum(p.active_w for p in supply.phases[: self.config.phases]),
-            max_voltage_v=max((p.voltage_v for p in supply.phases), default=0.0),
-            neutral_fault=supply.neutral_fault,
-        )
+        if self.breaker.watches_supply():
+            self.breaker.check_supply(
+                self.now_us,
+                power_w=sum(p.active_w for p in supply.phases[: self.config.phases]),
+                max_voltage_v=max((p.voltage_v for p in supply.phases), default=0.0),
+                neutral_fault=supply.neutral_fault,
+            )
         self.measured = self._measure()
         if self.breaker.state is not before:
             self._after_breaker_change()
