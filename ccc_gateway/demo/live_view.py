@@ -24,31 +24,59 @@ __all__ = ["DemoState", "MeterScreen", "follow", "render", "summary_line"]
 
 _LOGGER = logging.getLogger(__name__)
 
-#: (payload key, label, unit, decimals) of the rows shown, in screen order; absent keys are skipped.
+#: Rows of the table: a label, and the (payload key, part name, unit, decimals) shown side by side
+#: on it. Keys a meter does not send are left out (and so are their part names in the label: a
+#: single-phase meter shows "Voltage L1"); a row with none of its keys is not drawn.
 POWER_ROWS: Final = (
-    ("net_power_w", "Net power (import − export)", "W", 0),
-    ("active_power_import_w", "Active power import", "W", 0),
-    ("active_power_export_w", "Active power export", "W", 0),
-    ("reactive_power_import_var", "Reactive power import", "var", 0),
-    ("reactive_power_export_var", "Reactive power export", "var", 0),
-    ("voltage_l1_v", "Voltage L1", "V", 1),
-    ("voltage_l2_v", "Voltage L2", "V", 1),
-    ("voltage_l3_v", "Voltage L3", "V", 1),
-    ("current_l1_a", "Current L1", "A", 2),
-    ("current_l2_a", "Current L2", "A", 2),
-    ("current_l3_a", "Current L3", "A", 2),
-    ("power_factor", "Power factor", "", 3),
-    ("frequency_hz", "Frequency", "Hz", 2),
+    ("Net power (import − export)", (("net_power_w", "", "W", 0),)),
+    (
+        "Active power",
+        (("active_power_import_w", "import", "W", 0), ("active_power_export_w", "export", "W", 0)),
+    ),
+    (
+        "Reactive power",
+        (
+            ("reactive_power_import_var", "import", "var", 0),
+            ("reactive_power_export_var", "export", "var", 0),
+        ),
+    ),
+    (
+        "Voltage",
+        (
+            ("voltage_l1_v", "L1", "V", 1),
+            ("voltage_l2_v", "L2", "V", 1),
+            ("voltage_l3_v", "L3", "V", 1),
+        ),
+    ),
+    (
+        "Current",
+        (
+            ("current_l1_a", "L1", "A", 2),
+            ("current_l2_a", "L2", "A", 2),
+            ("current_l3_a", "L3", "A", 2),
+        ),
+    ),
+    ("", (("power_factor", "Power factor", "", 3), ("frequency_hz", "frequency", "Hz", 2))),
 )
 ENERGY_ROWS: Final = (
-    ("active_energy_import_kwh", "Energy imported", "kWh", 3),
-    ("active_energy_export_kwh", "Energy exported", "kWh", 3),
-    ("reactive_energy_import_kvarh", "Reactive energy imported", "kvarh", 3),
-    ("reactive_energy_export_kvarh", "Reactive energy exported", "kvarh", 3),
-    ("active_energy_import_t1_kwh", "Energy imported, tariff 1", "kWh", 3),
-    ("active_energy_import_t2_kwh", "Energy imported, tariff 2", "kWh", 3),
-    ("active_energy_import_t3_kwh", "Energy imported, tariff 3", "kWh", 3),
-    ("active_energy_import_t4_kwh", "Energy imported, tariff 4", "kWh", 3),
+    (
+        "Energy",
+        (
+            ("active_energy_import_kwh", "import", "kWh", 3),
+            ("active_energy_export_kwh", "export", "kWh", 3),
+        ),
+    ),
+    (
+        "Reactive energy",
+        (
+            ("reactive_energy_import_kvarh", "import", "kvarh", 3),
+            ("reactive_energy_export_kvarh", "export", "kvarh", 3),
+        ),
+    ),
+    (
+        "Import per tariff",
+        tuple((f"active_energy_import_t{t}_kwh", f"T{t}", "", 3) for t in range(1, 5)),
+    ),
 )
 
 
@@ -111,26 +139,31 @@ def _meter_table(meter_id: str, screen: MeterScreen) -> Table:
         title += f" · {info['meter_type']}"
     if info.get("list_version"):
         title += f" · {info['list_version']}"
-    table = Table(title=title, title_justify="left", expand=False, min_width=58)
+    table = Table(title=title, title_justify="left", expand=False, min_width=58, show_header=False)
     table.add_column("Reading")
     table.add_column("Value", justify="right")
     for topic_name, rows in (("power", POWER_ROWS), ("energy", ENERGY_ROWS)):
         payload = screen.payloads.get(topic_name, {})
-        for key, label, unit, decimals in rows:
-            if key in payload:
-                style = "bold" if key == "net_power_w" else ""
-                table.add_row(label, Text(_number(payload[key], unit, decimals), style=style))
+        for label, cells in rows:
+            present = [cell for cell in cells if cell[0] in payload]
+            if not present:
+                continue
+            parts = " / ".join(part for _, part, _, _ in present if part)
+            heading = f"{label} {parts}".strip() if label else parts[:1].upper() + parts[1:]
+            shown = " / ".join(_number(payload[key], unit, d) for key, _, unit, d in present)
+            style = "bold" if cells[0][0] == "net_power_w" else ""
+            table.add_row(heading, Text(shown, style=style))
     _optical_rows(table, screen)
     diagnostics = screen.payloads.get("diagnostics", {})
     errors = diagnostics.get("errors") or {}
     rejected = sum(v for v in errors.values() if isinstance(v, int))
     table.add_section()
-    table.add_row("Pushes received (power topic)", str(screen.messages.get("power", 0)))
-    table.add_row("Frames accepted by the gateway", _number(diagnostics.get("frames_ok"), "", 0))
+    accepted = _number(diagnostics.get("frames_ok"), "", 0)
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(errors.items()))
     table.add_row(
-        "Frames rejected",
+        "Frames accepted / rejected",
         Text(
-            ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "0",
+            f"{accepted} / {rejected}" + (f" ({detail})" if detail else ""),
             style="red" if rejected else "green",
         ),
     )
@@ -142,29 +175,37 @@ def _meter_table(meter_id: str, screen: MeterScreen) -> Table:
 def _optical_rows(table: Table, screen: MeterScreen) -> None:
     """Tariff, breaker, relays, prepayment and clock: read over the optical port when present."""
     rows: list[tuple[str, RenderableType]] = []
-    tariff = screen.payloads.get("tariff")
-    if tariff:
-        rows.append(("Active tariff", f"T{tariff['active_tariff']} ({tariff['source']})"))
-    breaker = screen.payloads.get("breaker")
-    if breaker:
-        state = str(breaker["state"])
-        style = "green" if state == "connected" else "bold red"
-        rows.append(("Breaker", Text(state.replace("_", " "), style=style)))
+    tariff, breaker = screen.payloads.get("tariff"), screen.payloads.get("breaker")
+    if tariff or breaker:
+        text = Text()
+        if tariff:
+            text.append(f"T{tariff['active_tariff']} ({tariff['source']})")
+        if tariff and breaker:
+            text.append(" / ")
+        if breaker:
+            state = str(breaker["state"])
+            text.append(state.replace("_", " "), "green" if state == "connected" else "bold red")
+        rows.append(
+            ("Tariff / breaker" if tariff and breaker else "Tariff" if tariff else "Breaker", text)
+        )
     relays = screen.payloads.get("relays")
-    if relays:
-        on = [f"relay {n}" for n in (1, 2) if relays.get(f"relay_{n}_on")]
-        rows.append(("Load relays on", ", ".join(on) or "none"))
+    on = [f"relay {n}" for n in (1, 2) if relays and relays.get(f"relay_{n}_on")]
+    if on:
+        rows.append(("Load relays on", ", ".join(on)))
     prepayment = screen.payloads.get("prepayment")
     if prepayment and prepayment.get("enabled"):
         credit = _number(prepayment.get("credit_kwh"), "kWh", 3)
         style = "bold red" if prepayment.get("low_credit") else ""
         rows.append(("Prepayment credit", Text(credit, style=style)))
-    clock = screen.payloads.get("clock")
+    clock, quality = screen.payloads.get("clock"), screen.payloads.get("quality")
+    extras = []
     if clock:
-        rows.append(("Meter clock drift", _number(clock.get("drift_s"), "s", 1)))
-    quality = screen.payloads.get("quality")
+        extras.append(("clock drift", _number(clock.get("drift_s"), "s", 1)))
     if quality and "voltage_thd_l1_pct" in quality:
-        rows.append(("Voltage THD L1", _number(quality["voltage_thd_l1_pct"], "%", 1)))
+        extras.append(("voltage THD L1", _number(quality["voltage_thd_l1_pct"], "%", 1)))
+    if extras:
+        label = " / ".join(name for name, _ in extras)
+        rows.append((label[:1].upper() + label[1:], " / ".join(value for _, value in extras)))
     if rows:
         table.add_section()
         for label, value in rows:

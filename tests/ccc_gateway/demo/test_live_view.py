@@ -37,7 +37,7 @@ def test_bridge_availability_and_rejections_are_visible() -> None:
     state.apply("omnipower/1/diagnostics", json.dumps(diagnostics).encode())
     text = _text(state)
     assert "gateway pi: offline" in text
-    assert "fcs 2, hcs 1" in text
+    assert "7 / 3 (fcs 2, hcs 1)" in text
     assert state.bridges == {"pi": "offline"}
 
 
@@ -74,6 +74,5 @@ def test_optical_state_is_shown_when_present() -> None:
         json.dumps({"enabled": True, "credit_kwh": 0.5, "low_credit": True}).encode(),
     )
     text = _text(state)
-    assert "T2 (calendar)" in text
-    assert "cutoff prepayment" in text
+    assert "T2 (calendar) / cutoff prepayment" in text
     assert "0.500 kWh" in text
