@@ -74,7 +74,7 @@ ENERGY_ROWS: Final = (
         ),
     ),
     (
-        "Import per tariff",
+        "Import kWh per tariff",
         tuple((f"active_energy_import_t{t}_kwh", f"T{t}", "", 3) for t in range(1, 5)),
     ),
 )
