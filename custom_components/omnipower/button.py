@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator
-from .entity import OmnipowerEntity, async_add_when_present
+from .entity import OmnipowerControl, async_add_when_present
 
 # One command at a time per platform, as for the switches; the gateway queues a meter's
 # commands and runs them one after another on its optical port.
@@ -64,7 +64,7 @@ async def async_setup_entry(
     async_add_when_present(entry, BUTTONS, exists, OmnipowerButton, async_add_entities)
 
 
-class OmnipowerButton(OmnipowerEntity, ButtonEntity):
+class OmnipowerButton(OmnipowerControl, ButtonEntity):
     """A command without arguments."""
 
     entity_description: OmnipowerButtonEntityDescription
@@ -75,13 +75,8 @@ class OmnipowerButton(OmnipowerEntity, ButtonEntity):
         """Bind the description."""
         super().__init__(coordinator, description)
 
-    @property
-    def available(self) -> bool:
-        """Needs a live meter and the command still offered."""
-        return (
-            super().available
-            and self.entity_description.command in self.coordinator.offered_commands
-        )
+    def _has_read_back(self) -> bool:
+        return True  # nothing to read back: pressing is the whole state
 
     async def async_press(self) -> None:
         """Send the command and wait for the gateway to carry it out."""

@@ -93,6 +93,41 @@ class OmnipowerEntity(CoordinatorEntity[OmnipowerCoordinator]):
             self.coordinator.async_apply_readback(readback, result.get("state"))
 
 
+class OmnipowerControl(OmnipowerEntity):
+    """A control: it sends one command and shows only what the meter reads back.
+
+    Available while the meter is, while its read-back is known (a control without a read-back,
+    a button, returns ``True`` from :meth:`_has_read_back`) and while the gateway still offers
+    the command in ``info``: a control the gateway withdraws goes unavailable at once.
+    """
+
+    def _has_read_back(self) -> bool:
+        """Whether the value this control shows is known."""
+        raise NotImplementedError
+
+    @property
+    def command(self) -> str:
+        """The command this control sends (every control's description names one)."""
+        command: str = getattr(self.entity_description, "command")  # noqa: B009
+        return command
+
+    @property
+    def available(self) -> bool:
+        """Needs a live meter, a known read-back and the command still offered."""
+        return (
+            super().available
+            and self._has_read_back()
+            and self.command in self.coordinator.offered_commands
+        )
+
+
+def offered_and_read(
+    coordinator: OmnipowerCoordinator, command: str, read_back: object | None
+) -> bool:
+    """Whether a control may be added: the gateway offers its command, its value was read."""
+    return command in coordinator.offered_commands and read_back is not None
+
+
 @callback
 def async_add_when_present[D: EntityDescription](
     entry: OmnipowerConfigEntry,

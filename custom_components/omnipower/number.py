@@ -21,7 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
-from .entity import OmnipowerEntity, async_add_when_present
+from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
 # One command at a time per platform, as for the switches; the gateway queues a meter's
 # commands and runs them one after another on its optical port.
@@ -78,15 +78,12 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
 
     def exists(description: OmnipowerNumberEntityDescription, data: MeterData) -> bool:
-        return (
-            description.command in coordinator.offered_commands
-            and description.value_fn(data) is not None
-        )
+        return offered_and_read(coordinator, description.command, description.value_fn(data))
 
     async_add_when_present(entry, NUMBERS, exists, OmnipowerNumber, async_add_entities)
 
 
-class OmnipowerNumber(OmnipowerEntity, NumberEntity):
+class OmnipowerNumber(OmnipowerControl, NumberEntity):
     """A setting the meter confirms; the value shown is what it reads back."""
 
     entity_description: OmnipowerNumberEntityDescription
@@ -102,14 +99,8 @@ class OmnipowerNumber(OmnipowerEntity, NumberEntity):
         """The read-back value."""
         return self.entity_description.value_fn(self.coordinator.data)
 
-    @property
-    def available(self) -> bool:
-        """Needs a live meter, a known value and the command still offered."""
-        return (
-            super().available
-            and self.native_value is not None
-            and self.entity_description.command in self.coordinator.offered_commands
-        )
+    def _has_read_back(self) -> bool:
+        return self.native_value is not None
 
     async def async_set_native_value(self, value: float) -> None:
         """Send the command and show what the meter reads back."""

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
-from .entity import OmnipowerEntity, async_add_when_present
+from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
 # One command at a time per platform, as for the switches; the gateway queues a meter's
 # commands and runs them one after another on its optical port.
@@ -79,15 +79,12 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
 
     def exists(description: OmnipowerSelectEntityDescription, data: MeterData) -> bool:
-        return (
-            description.command in coordinator.offered_commands
-            and description.option_fn(data) is not None
-        )
+        return offered_and_read(coordinator, description.command, description.option_fn(data))
 
     async_add_when_present(entry, SELECTS, exists, OmnipowerSelect, async_add_entities)
 
 
-class OmnipowerSelect(OmnipowerEntity, SelectEntity):
+class OmnipowerSelect(OmnipowerControl, SelectEntity):
     """A choice the meter confirms; the option shown is what it reads back."""
 
     entity_description: OmnipowerSelectEntityDescription
@@ -103,14 +100,8 @@ class OmnipowerSelect(OmnipowerEntity, SelectEntity):
         """The read-back option."""
         return self.entity_description.option_fn(self.coordinator.data)
 
-    @property
-    def available(self) -> bool:
-        """Needs a live meter, a known option and the command still offered."""
-        return (
-            super().available
-            and self.current_option is not None
-            and self.entity_description.command in self.coordinator.offered_commands
-        )
+    def _has_read_back(self) -> bool:
+        return self.current_option is not None
 
     async def async_select_option(self, option: str) -> None:
         """Send the command for *option* and show what the meter reads back."""

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
-from .entity import OmnipowerEntity, async_add_when_present
+from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
 # One command at a time per meter: the optical port serves one request at a time anyway.
 PARALLEL_UPDATES = 1
@@ -82,15 +82,12 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
 
     def exists(description: OmnipowerSwitchEntityDescription, data: MeterData) -> bool:
-        return (
-            description.command in coordinator.offered_commands
-            and description.is_on_fn(data) is not None
-        )
+        return offered_and_read(coordinator, description.command, description.is_on_fn(data))
 
     async_add_when_present(entry, SWITCHES, exists, OmnipowerSwitch, async_add_entities)
 
 
-class OmnipowerSwitch(OmnipowerEntity, SwitchEntity):
+class OmnipowerSwitch(OmnipowerControl, SwitchEntity):
     """A breaker or relay; on and off are what the meter reads back."""
 
     entity_description: OmnipowerSwitchEntityDescription
@@ -106,14 +103,8 @@ class OmnipowerSwitch(OmnipowerEntity, SwitchEntity):
         """The read-back state."""
         return self.entity_description.is_on_fn(self.coordinator.data)
 
-    @property
-    def available(self) -> bool:
-        """Needs a live meter, a known state and the command still offered."""
-        return (
-            super().available
-            and self.is_on is not None
-            and self.entity_description.command in self.coordinator.offered_commands
-        )
+    def _has_read_back(self) -> bool:
+        return self.is_on is not None
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Reconnect the breaker (releasing it first if needed) or switch the relay on."""
