@@ -1,7 +1,9 @@
 """The ``omnipower`` command: one entry point for the gateway's tools.
 
 Subcommands register themselves in :data:`COMMANDS` (name → (help, add_arguments, run)) so each
-lives in its own module and this file stays a dispatcher.
+lives in its own module and this file stays a dispatcher. The gateway, the emulator and the demo
+pull in asyncio, MQTT and the whole meter model; :func:`main` imports only the module of the
+subcommand being run, so ``omnipower decode`` starts as fast as the decoder does.
 """
 
 from __future__ import annotations
@@ -27,9 +29,20 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
 }
 
 
-def _optional_commands() -> None:
-    """Commands whose modules may be absent in a partial install register here."""
-    for module_name in ("ccc_gateway.service_cli", "meter_emulator.cli", "ccc_gateway.demo"):
+#: Subcommands in other modules, imported only when needed (name → module).
+OPTIONAL: dict[str, str] = {
+    "gateway": "ccc_gateway.service_cli",
+    "emulator": "meter_emulator.cli",
+    "demo": "ccc_gateway.demo",
+}
+
+
+def _optional_commands(only: str | None = None) -> None:
+    """Register the optional subcommands (just *only*, when given); a module absent from a
+    partial install registers nothing."""
+    for name, module_name in OPTIONAL.items():
+        if only is not None and name != only:
+            continue
         try:
             module = __import__(module_name, fromlist=["COMMAND"])
         except ModuleNotFoundError as exc:
@@ -38,13 +51,30 @@ def _optional_commands() -> None:
             continue
         command = getattr(module, "COMMAND", None)
         if command is not None:  # a package still being built registers nothing yet
-            name, entry = command
-            COMMANDS[name] = entry
+            registered, entry = command
+            COMMANDS[registered] = entry
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered subcommand."""
-    _optional_commands()
+def _chosen(argv: Sequence[str]) -> str | None:
+    """Which optional subcommand *argv* runs: its name, "" for a built-in one, None when it
+    names none or an unknown one (then all are loaded, for the help or the error message)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            if arg in OPTIONAL:
+                return arg
+            return "" if arg in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every subcommand, or (given *argv*) just the one it runs.
+
+    Without a subcommand in *argv* (``omnipower --help``) every module is loaded, so the help
+    lists them all.
+    """
+    chosen = None if argv is None else _chosen(argv)
+    if chosen != "":
+        _optional_commands(chosen)
     parser = argparse.ArgumentParser(
         prog="omnipower",
         description="Kamstrup OMNIPOWER meter gateway, emulator and tools.",
@@ -60,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit code is the subcommand's."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     run: Run = args.run
     try:
         return run(args)
