@@ -15,7 +15,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator
+from .coordinator import MeterData, OmnipowerConfigEntry
 from .entity import OmnipowerEntity, async_add_when_present
 
 PARALLEL_UPDATES = 0
@@ -113,14 +113,6 @@ class OmnipowerBinarySensor(OmnipowerEntity, BinarySensorEntity):
     """A flag from the latest payload of its topic."""
 
     entity_description: OmnipowerBinarySensorEntityDescription
-
-    def __init__(
-        self,
-        coordinator: OmnipowerCoordinator,
-        description: OmnipowerBinarySensorEntityDescription,
-    ) -> None:
-        """Bind the description."""
-        super().__init__(coordinator, description)
 
     @property
     def is_on(self) -> bool | None:

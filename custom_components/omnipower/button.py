@@ -14,7 +14,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator
+from .coordinator import MeterData, OmnipowerConfigEntry
 from .entity import OmnipowerControl, async_add_when_present
 
 # One command at a time per platform, as for the switches; the gateway queues a meter's
@@ -68,12 +68,6 @@ class OmnipowerButton(OmnipowerControl, ButtonEntity):
     """A command without arguments."""
 
     entity_description: OmnipowerButtonEntityDescription
-
-    def __init__(
-        self, coordinator: OmnipowerCoordinator, description: OmnipowerButtonEntityDescription
-    ) -> None:
-        """Bind the description."""
-        super().__init__(coordinator, description)
 
     def _has_read_back(self) -> bool:
         return True  # nothing to read back: pressing is the whole state

@@ -20,7 +20,7 @@ from homeassistant.const import EntityCategory, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
+from .coordinator import MeterData, OmnipowerConfigEntry, Payload
 from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
 # One command at a time per platform, as for the switches; the gateway queues a meter's
@@ -87,12 +87,6 @@ class OmnipowerNumber(OmnipowerControl, NumberEntity):
     """A setting the meter confirms; the value shown is what it reads back."""
 
     entity_description: OmnipowerNumberEntityDescription
-
-    def __init__(
-        self, coordinator: OmnipowerCoordinator, description: OmnipowerNumberEntityDescription
-    ) -> None:
-        """Bind the description."""
-        super().__init__(coordinator, description)
 
     @property
     def native_value(self) -> float | None:

@@ -15,7 +15,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
+from .coordinator import MeterData, OmnipowerConfigEntry, Payload
 from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
 # One command at a time per platform, as for the switches; the gateway queues a meter's
@@ -88,12 +88,6 @@ class OmnipowerSelect(OmnipowerControl, SelectEntity):
     """A choice the meter confirms; the option shown is what it reads back."""
 
     entity_description: OmnipowerSelectEntityDescription
-
-    def __init__(
-        self, coordinator: OmnipowerCoordinator, description: OmnipowerSelectEntityDescription
-    ) -> None:
-        """Bind the description."""
-        super().__init__(coordinator, description)
 
     @property
     def current_option(self) -> str | None:

@@ -15,7 +15,7 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
+from .coordinator import MeterData, OmnipowerConfigEntry, Payload
 from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
 # One command at a time per meter: the optical port serves one request at a time anyway.
@@ -91,12 +91,6 @@ class OmnipowerSwitch(OmnipowerControl, SwitchEntity):
     """A breaker or relay; on and off are what the meter reads back."""
 
     entity_description: OmnipowerSwitchEntityDescription
-
-    def __init__(
-        self, coordinator: OmnipowerCoordinator, description: OmnipowerSwitchEntityDescription
-    ) -> None:
-        """Bind the description."""
-        super().__init__(coordinator, description)
 
     @property
     def is_on(self) -> bool | None:
