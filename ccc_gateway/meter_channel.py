@@ -17,6 +17,7 @@ from typing import Any, Final, Protocol
 from . import __version__
 from .commands.dispatcher import CommandResult
 from .config import CccPortConfig, GatewayConfig, MeterConfig
+from .demand.tracker import DemandTracker
 from .ic_store import FileCounterStore
 from .meter import MeterView, PortState, PortStatus
 from .mqtt import Delivery, Message, Topics
@@ -109,6 +110,11 @@ class MeterChannel:
         self._discovered: set[tuple[str, str]] = set()
         self._energy: dict[str, Any] = {}
         self._energy_ts: datetime | None = None
+        self.demand: DemandTracker | None = None
+        if config.demand is not None:
+            self.demand = DemandTracker(
+                config.demand, zone, state_dir=gateway.config.state_dir, meter=config.name
+            )
         self.optical: OpticalChannel | None = None
         if config.optical is not None:
             self.view.ports["optical"] = PortStatus("optical", config.optical.description)
@@ -205,6 +211,28 @@ class MeterChannel:
             )
         if energy is not None:
             self._publish_energy(meter_id, energy, ts)
+        if self.demand is not None and (power is not None or energy is not None):
+            self._publish_demand(meter_id, ts, power, energy)
+
+    def _publish_demand(
+        self,
+        meter_id: str,
+        ts: datetime,
+        power: dict[str, Any] | None,
+        energy: dict[str, Any] | None,
+    ) -> None:
+        """The retained ``demand`` topic after every push, and its events when an interval
+        closes among the month's peaks or the step changes."""
+        assert self.demand is not None
+        payload, events = self.demand.push(ts, power, energy)
+        topics = self.gateway.topics
+        if payload is not None:
+            topic = topics.meter(meter_id, "demand")
+            self.gateway.put(Message(topic, dumps(payload), Delivery.STATE))
+        for event in events:
+            self.gateway.put(
+                Message(topics.meter(meter_id, "events"), dumps(event), Delivery.EVENT)
+            )
 
     def _reject(self, event: FrameRejected) -> None:
         error = event.error

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
+from ..demand.rules import TariffRule
 from ..protocol import Keys, Resolution
 
 __all__ = [
@@ -139,6 +140,7 @@ class MeterConfig:
     p1: bool = False
     optical: OpticalPortConfig | None = None
     commands: frozenset[str] = frozenset()
+    demand: TariffRule | None = None  # the capacity tariff to compute demand for, if any
 
     def keys(self) -> Keys | None:
         """The GCM keys for the decoder, or None for a plaintext meter."""

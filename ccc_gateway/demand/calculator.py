@@ -201,6 +201,11 @@ class DemandCalculator:
 
     # -- output --------------------------------------------------------------------------------
 
+    @property
+    def current_interval_start(self) -> int | None:
+        """UTC epoch seconds of the interval being measured (None before the first sample)."""
+        return self._current_start
+
     def snapshot(self, at: datetime) -> DemandSnapshot:
         """The state to publish at meter time *at* (projection at the last sample's power)."""
         rule = self.rule

@@ -1,0 +1,157 @@
+"""The demand adapter in the service: what it publishes matches the contract, its state survives
+a restart, and a meter configured with a rule gets a ``demand`` topic from a real push."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ccc_gateway.config import ConfigError, parse_config
+from ccc_gateway.demand.rules import BELGIUM_CAPACITY, NORWAY_CAPACITY
+from ccc_gateway.demand.tracker import DemandTracker
+from ccc_gateway.service import Gateway
+from tests.vectors import RADIUS, frame, key
+
+jsonschema = pytest.importorskip("jsonschema")
+SCHEMAS = Path(__file__).parents[3] / "docs" / "schemas"
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def _validator(name: str) -> Any:
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _run(
+    tracker: DemandTracker, start: datetime, hours: list[float]
+) -> tuple[list[Any], list[Any]]:
+    demand: list[Any] = []
+    events: list[Any] = []
+    t, register = start, 100.0
+    for kw in hours:
+        for _ in range(360):
+            t += timedelta(seconds=10)
+            register += kw * 10 / 3600
+            payload, new = tracker.push(
+                t.astimezone(OSLO),
+                {"active_power_import_w": kw * 1000},
+                {"active_energy_import_kwh": register},
+            )
+            if payload is not None:
+                demand.append(payload)
+            events += new
+    return demand, events
+
+
+@pytest.mark.parametrize("rule", [NORWAY_CAPACITY, BELGIUM_CAPACITY], ids=lambda r: r.name)
+def test_every_payload_matches_the_contract(tmp_path: Path, rule: Any) -> None:
+    tracker = DemandTracker(rule, OSLO, state_dir=tmp_path, meter="house")
+    demand, events = _run(tracker, datetime(2026, 1, 31, 20, tzinfo=OSLO), [1, 4, 9, 2, 3])
+    assert demand
+    assert {e["type"] for e in events} >= {"demand_peak"}
+    for payload in demand:
+        errors = list(_validator("demand").iter_errors(payload))
+        assert not errors, errors[0].message
+    for event in events:
+        errors = list(_validator("events").iter_errors(event))
+        assert not errors, errors[0].message
+    assert demand[-1]["last_month"]["month"] == "2026-01"  # the run crossed into February
+    # At most one demand message per 10 s of meter time, plus one per closed interval.
+    assert len(demand) <= 5 * 360 + len(events)
+
+
+def test_the_state_survives_a_restart(tmp_path: Path) -> None:
+    start = datetime(2026, 1, 5, 6, tzinfo=OSLO)
+    first = DemandTracker(NORWAY_CAPACITY, OSLO, state_dir=tmp_path, meter="house")
+    _run(first, start, [6.0, 1.0])
+    assert (tmp_path / "demand-house.json").exists()
+    second = DemandTracker(NORWAY_CAPACITY, OSLO, state_dir=tmp_path, meter="house")
+    demand, _ = _run(second, start + timedelta(hours=2), [2.0])
+    assert demand[-1]["peaks"][0]["average_kw"] == pytest.approx(6.0)
+    assert demand[-1]["missing_intervals"] == 0
+
+
+def test_an_unreadable_state_starts_afresh_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "demand-house.json").write_text("{not json")
+    tracker = DemandTracker(NORWAY_CAPACITY, OSLO, state_dir=tmp_path, meter="house")
+    assert "demand state unreadable" in caplog.text
+    demand, _ = _run(tracker, datetime(2026, 1, 5, tzinfo=OSLO), [1.0])
+    assert demand
+
+
+def test_a_keyed_meter_with_a_rule_publishes_demand(tmp_path: Path) -> None:
+    ek, ak = key(RADIUS, "encryption_key"), key(RADIUS, "authentication_key")
+    assert ek is not None
+    assert ak is not None
+    config = parse_config(
+        {
+            "gateway": {"state_dir": str(tmp_path), "timezone": "Europe/Copenhagen"},
+            "meters": [
+                {
+                    "ccc": {"port": "/dev/null"},
+                    "encryption_key": ek.hex(),
+                    "authentication_key": ak.hex(),
+                    "demand": "be-capacity-tariff",
+                }
+            ],
+        }
+    )
+    gateway = Gateway(config)
+    gateway.channels[0].port_data(frame(RADIUS))
+    published = {}
+    while (message := gateway.publisher.outbox.pop()) is not None:
+        published[message.topic.rsplit("/", 1)[-1]] = message.payload
+    payload = json.loads(published["demand"])
+    assert not list(_validator("demand").iter_errors(payload))
+    assert payload["rule"] == "be-capacity-tariff"
+    assert payload["billing_kw"] == 2.5  # nothing closed yet: the Flemish minimum
+
+
+def test_custom_rules_are_tables_and_unknown_names_are_refused(tmp_path: Path) -> None:
+    base: dict[str, Any] = {"gateway": {"state_dir": str(tmp_path)}}
+    config = parse_config(
+        {
+            **base,
+            "demand_rules": [
+                {
+                    "name": "my-grid",
+                    "peaks": 2,
+                    "distinct_days": True,
+                    "steps": [[0, 100], [3, 200]],
+                    "windows": [{"weekdays": [0, 1, 2, 3, 4], "start": "07:00", "end": "21:00"}],
+                    "currency": "NOK",
+                }
+            ],
+            "meters": [{"ccc": {"port": "/dev/null"}, "demand": "my-grid"}],
+        }
+    )
+    rule = config.meters[0].demand
+    assert rule is not None
+    assert rule.peaks == 2
+    assert rule.weight(datetime(2026, 1, 5, 8, tzinfo=OSLO)) == 1.0  # a Monday morning
+    assert rule.weight(datetime(2026, 1, 4, 8, tzinfo=OSLO)) == 0.0  # a Sunday
+    with pytest.raises(ConfigError, match=r"meters\[0\]\.demand"):
+        parse_config({**base, "meters": [{"ccc": {"port": "/dev/null"}, "demand": "nope"}]})
+    with pytest.raises(ConfigError, match=r"demand_rules\[0\]\.steps"):
+        parse_config(
+            {
+                **base,
+                "demand_rules": [{"name": "bad", "steps": [[1, 100]]}],
+                "meters": [{"ccc": {"port": "/dev/null"}}],
+            }
+        )
+    with pytest.raises(ConfigError, match=r"demand_rules\[0\]\.windows\[0\]\.start"):
+        parse_config(
+            {
+                **base,
+                "demand_rules": [{"name": "bad", "windows": [{"start": "7 am"}]}],
+                "meters": [{"ccc": {"port": "/dev/null"}}],
+            }
+        )
