@@ -346,7 +346,8 @@ class DemandCalculator:
         self._enter_month(start, events)
         head = t - start
         self._current_start = start
-        self._current_complete = head <= self.max_gap_s and kw is not None
+        # A head with no power to bridge it is known only when there is none (on a boundary).
+        self._current_complete = head == 0 or (head <= self.max_gap_s and kw is not None)
         self._current_energy = (kw or 0.0) * head / 3600.0 if self._current_complete else 0.0
 
     def _gap_to(self, t: float, kw: float | None, events: list[DemandEvent]) -> None:
