@@ -225,6 +225,11 @@ class MeterChannel:
         closes among the month's peaks or the step changes."""
         assert self.demand is not None
         payload, events = self.demand.push(ts, power, energy)
+        self._put_demand(meter_id, payload, events)
+
+    def _put_demand(
+        self, meter_id: str, payload: dict[str, Any] | None, events: list[dict[str, Any]]
+    ) -> None:
         topics = self.gateway.topics
         if payload is not None:
             topic = topics.meter(meter_id, "demand")
@@ -304,6 +309,9 @@ class MeterChannel:
             return
         topic = self.gateway.topics.meter(self.view.meter_id, "load_profile")
         self.gateway.put(Message(topic, dumps(batch), Delivery.EVENT))
+        if self.demand is not None:
+            payload, events = self.demand.load_profile(batch)
+            self._put_demand(self.view.meter_id, payload, events)
 
     def record_optical_error(self, error: OpticalError) -> None:
         """Count an optical failure on the diagnostics topic (once per outage)."""

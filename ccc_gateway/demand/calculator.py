@@ -184,9 +184,11 @@ class DemandCalculator:
         intervals that are missing or incomplete and never a complete one.
         """
         s, e = int(start.timestamp()), int(end.timestamp())
-        if e <= s or s % self._length or (e - s) % self._length or self._month is None:
+        if e <= s or s % self._length or (e - s) % self._length:
             return []
         events: list[DemandEvent] = []
+        if self._month is None:
+            self._enter_month(s, events)
         count = (e - s) // self._length
         for i in range(count):
             begin = s + i * self._length
@@ -200,6 +202,10 @@ class DemandCalculator:
         return events
 
     # -- output --------------------------------------------------------------------------------
+
+    def last_sample_time(self, zone: tzinfo) -> datetime | None:
+        """The meter time of the last sample, in *zone* (None before the first)."""
+        return None if self._last_t is None else datetime.fromtimestamp(self._last_t, zone)
 
     @property
     def current_interval_start(self) -> int | None:

@@ -14,13 +14,16 @@ import os
 import re
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from .calculator import DemandCalculator
 from .report import demand_event_payload, demand_payload
 from .rules import TariffRule
 
-__all__ = ["DemandTracker"]
+__all__ = ["DemandTracker", "Publication"]
+
+#: A ``demand`` payload (None: nothing new to say) and the ``events`` payloads to publish.
+Publication: TypeAlias = tuple[dict[str, Any] | None, list[dict[str, Any]]]  # noqa: UP040 (3.11)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ class DemandTracker:
         self._saved_at: float | None = None
         self._saved_interval: int | None = None
         self._published_at: float | None = None
+        #: The last load-profile entry seen: its end and the A+ register there.
+        self._profile_register: tuple[datetime, float] | None = None
         #: State files that could not be written (disk full, read-only state_dir).
         self.save_errors = 0
 
@@ -61,7 +66,7 @@ class DemandTracker:
 
     def push(
         self, at: datetime, power: dict[str, Any] | None, energy: dict[str, Any] | None
-    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    ) -> Publication:
         """One accepted push: the ``demand`` payload (None when one went out less than
         :data:`PUBLISH_EVERY_S` ago and nothing closed) and any ``events`` payloads."""
         watts = None if power is None else power.get("active_power_import_w")
@@ -78,6 +83,40 @@ class DemandTracker:
         if not events and last is not None and 0 <= t - last < PUBLISH_EVERY_S:
             return None, published
         self._published_at = t
+        return demand_payload(self.calculator.snapshot(at), self.zone), published
+
+    def load_profile(
+        self, batch: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """A ``load_profile`` batch from the optical port: fills the intervals the pushes missed.
+
+        Each entry carries the A+ register at its end; an interval's energy is the difference
+        to the entry ending at its start (within the batch, or the last one of the previous
+        batch). Returns a fresh ``demand`` payload when anything was filled, and the events.
+        """
+        events = []
+        filled = False
+        for entry in batch.get("intervals", []):
+            try:
+                start = datetime.fromisoformat(entry["start"])
+                end = datetime.fromisoformat(entry["end"])
+                register = entry.get("active_energy_import_kwh")
+            except (KeyError, TypeError, ValueError):
+                continue
+            previous = self._profile_register
+            self._profile_register = None
+            if isinstance(register, int | float) and not isinstance(register, bool):
+                if previous is not None and previous[0] == start and register >= previous[1]:
+                    events += self.calculator.fill(start, end, float(register) - previous[1])
+                    filled = True
+                self._profile_register = (end, float(register))
+        if not filled:
+            return None, []
+        self.save()
+        at = self.calculator.last_sample_time(self.zone)
+        if at is None:
+            return None, []
+        published = [demand_event_payload(e, at, self.zone) for e in events]
         return demand_payload(self.calculator.snapshot(at), self.zone), published
 
     def _maybe_save(self, at: datetime, *, force: bool) -> None:

@@ -155,3 +155,31 @@ def test_custom_rules_are_tables_and_unknown_names_are_refused(tmp_path: Path) -
                 "meters": [{"ccc": {"port": "/dev/null"}}],
             }
         )
+
+
+def test_the_load_profile_fills_what_the_pushes_missed(tmp_path: Path) -> None:
+    """A gateway restart left two hours unseen; the optical port's profile fills them."""
+    tracker = DemandTracker(NORWAY_CAPACITY, OSLO, state_dir=tmp_path, meter="house")
+    start = datetime(2026, 1, 5, 6, tzinfo=OSLO)
+    _run(tracker, start, [1.0])
+    demand, _ = _run(tracker, start + timedelta(hours=3), [1.0])
+    assert demand[-1]["missing_intervals"] == 2  # 07:00 seen only at its start, 08:00 not at all
+    intervals = []
+    register = 200.0
+    for hour, kw in ((6, 1.0), (7, 7.0), (8, 9.0), (9, 2.0)):
+        begin = datetime(2026, 1, 5, hour, tzinfo=OSLO)
+        register += kw
+        intervals.append(
+            {
+                "start": begin.isoformat(),
+                "end": (begin + timedelta(hours=1)).isoformat(),
+                "active_energy_import_kwh": register,
+                "status": 0,
+            }
+        )
+    payload, events = tracker.load_profile({"interval_s": 3600, "intervals": intervals})
+    assert payload is not None
+    assert payload["missing_intervals"] == 0
+    assert payload["peaks"][0]["average_kw"] == pytest.approx(9.0)
+    assert [e["type"] for e in events].count("demand_peak") >= 1
+    assert not list(_validator("demand").iter_errors(payload))
