@@ -138,6 +138,13 @@ class DemandCalculator:
         self._billing = 0.0
         self._step: int | None = rule.step_index(0.0)
         self._rank_version = 0
+        self._day_best: dict[date, ClosedInterval] = {}
+        #: Closes since the last :meth:`drain_journal`, and whether more than closes changed.
+        self._journal: list[list[Any]] = []
+        self._rewrite = False
+        #: Bumped on every change to the month's closed intervals: what caches key on.
+        self.version = 0
+        self._incomplete: tuple[int, int] = (-1, 0)
         self._limit_cache: tuple[tuple[int | None, int], float | None] = ((None, -1), None)
         self._last_month: MonthSummary | None = None
         #: Billing values of past months, newest last, for rules with a rolling mean.
@@ -246,8 +253,7 @@ class DemandCalculator:
             peaks=self._ranking,
             billing_kw=self._billing,
             step=self._step,
-            missing_intervals=len(self._missing)
-            + sum(1 for c in self._closed.values() if not c.complete),
+            missing_intervals=self._missing_count(),
             interval_limit_kw=limit,
             headroom_kw=headroom,
             last_month=self._last_month,
@@ -282,6 +288,44 @@ class DemandCalculator:
             },
             "clock_jumps": self.clock_jumps,
         }
+
+    def drain_journal(self) -> tuple[bool, dict[str, Any] | None]:
+        """What changed since the last call, for a state store that appends rather than
+        rewrites: (True, None) when only a full :meth:`to_state` says it (a gap, a fill, a new
+        month), else (False, an entry for :meth:`replay`, or None when nothing closed)."""
+        rewrite, journal = self._rewrite, self._journal
+        self._rewrite, self._journal = False, []
+        if rewrite:
+            return True, None
+        if not journal:
+            return False, None
+        current = (
+            None
+            if self._current_start is None
+            else [self._current_start, self._current_energy, self._current_complete]
+        )
+        return False, {
+            "closed": journal,
+            "current": current,
+            "last": [self._last_t, self._last_kw, self._last_register],
+        }
+
+    def replay(self, entry: dict[str, Any]) -> None:
+        """Apply a :meth:`drain_journal` entry to a state loaded with :meth:`from_state`."""
+        for start_s, energy, complete in entry["closed"]:
+            self._closed[int(start_s)] = self._interval(int(start_s), float(energy), bool(complete))
+            self._missing.discard(int(start_s))
+        current = entry["current"]
+        if current is not None:
+            self._current_start = int(current[0])
+            self._current_energy = float(current[1])
+            self._current_complete = bool(current[2])
+        last_t, last_kw, last_register = entry["last"]
+        self._last_t = None if last_t is None else float(last_t)
+        self._last_kw = None if last_kw is None else float(last_kw)
+        self._last_register = None if last_register is None else float(last_register)
+        self._rank()
+        self._journal, self._rewrite = [], False
 
     @classmethod
     def from_state(
@@ -327,6 +371,7 @@ class DemandCalculator:
             )
         calc.clock_jumps = int(state.get("clock_jumps", 0))
         calc._rank()
+        calc._journal, calc._rewrite = [], False
         return calc
 
     # -- the interval machine ------------------------------------------------------------------
@@ -372,6 +417,8 @@ class DemandCalculator:
                     self._enter_month(begin, events)
                 if begin not in self._closed:
                     self._missing.add(begin)
+                    self.version += 1
+                    self._rewrite = True
         self._current_start = None
         self._start_at(t, kw, events)
 
@@ -415,10 +462,13 @@ class DemandCalculator:
         interval = self._interval(start, energy, complete)
         self._closed[start] = interval
         self._missing.discard(start)
+        self.version += 1
+        self._journal.append([start, energy, complete])
+        self._rewrite |= from_meter or known is not None
         if interval.weight <= 0:
             return
         before_step = self._step
-        self._rank()
+        self._rank(interval if known is None else None)
         if any(p.start_s == start for p in self._ranking):
             rank_of = next(i for i, p in enumerate(self._ranking) if p.start_s == start) + 1
             events.append(
@@ -471,26 +521,48 @@ class DemandCalculator:
         self._month = month
         self._closed = {}
         self._missing = set()
+        self._rewrite = True
         self._rank()
 
-    def _rank(self) -> None:
-        """The month's peaks, billing value, step and the limit for the next interval."""
+    def _rank(self, added: ClosedInterval | None = None) -> None:
+        """The month's peaks, billing value and step: from scratch, or (given the interval
+        just *added*, new to the month) by merging it into what is known, so that a month of
+        15-minute intervals does not sort thousands of them at every close."""
         rule = self.rule
-        counted = [c for c in self._closed.values() if c.weight > 0]
-        if rule.distinct_days:
-            best: dict[date, ClosedInterval] = {}
-            for c in counted:
-                day = self._local(c.start_s).date()
-                kept = best.get(day)
-                if kept is None or c.weighted_kw(self._length) > kept.weighted_kw(self._length):
-                    best[day] = c
-            counted = list(best.values())
+        length = self._length
+        if added is None:
+            counted = [c for c in self._closed.values() if c.weight > 0]
+            if rule.distinct_days:
+                best: dict[date, ClosedInterval] = {}
+                for c in counted:
+                    day = self._local(c.start_s).date()
+                    kept = best.get(day)
+                    if kept is None or c.weighted_kw(length) > kept.weighted_kw(length):
+                        best[day] = c
+                self._day_best = best
+                counted = list(best.values())
+        elif rule.distinct_days:
+            day = self._local(added.start_s).date()
+            kept = self._day_best.get(day)
+            if kept is None or added.weighted_kw(length) > kept.weighted_kw(length):
+                self._day_best[day] = added
+            counted = list(self._day_best.values())
+        else:
+            counted = [*self._ranking, added]
         counted.sort(key=lambda c: (-c.weighted_kw(self._length), c.start_s))
         self._ranking = tuple(counted[: rule.peaks])
         total = sum(c.weighted_kw(self._length) for c in self._ranking)
         self._billing = max(rule.minimum_kw, total / rule.peaks)
         self._step = rule.step_index(self._billing)
         self._rank_version += 1
+        self.version += 1
+
+    def _missing_count(self) -> int:
+        """Intervals never seen plus those seen in part (cached per version: not per push)."""
+        if self._incomplete[0] != self.version:
+            partial = sum(1 for c in self._closed.values() if not c.complete)
+            self._incomplete = (self.version, len(self._missing) + partial)
+        return self._incomplete[1]
 
     def _current_limit(self) -> float | None:
         """:meth:`_interval_limit`, computed once per interval and ranking (not per push)."""

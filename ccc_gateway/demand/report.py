@@ -6,19 +6,26 @@ Powers are kW rounded to the watt: the calculator's floats carry no more than th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any, Final
 
 from .calculator import ClosedInterval, DemandEvent, DemandSnapshot, MonthSummary
 from .rules import TariffRule
 
-__all__ = ["SCHEMA_VERSION", "demand_event_payload", "demand_payload"]
+__all__ = ["SCHEMA_VERSION", "demand_event_payload", "demand_month_part", "demand_payload"]
 
 SCHEMA_VERSION: Final = 1
 
 
 def _kw(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+@lru_cache(maxsize=256)
+def _interval_time(t: float, zone: tzinfo) -> str:
+    """An interval boundary as text; the same few boundaries recur on every push."""
+    return datetime.fromtimestamp(t, zone).isoformat()
 
 
 def _local(t: float, zone: tzinfo) -> str:
@@ -53,30 +60,18 @@ def _month(summary: MonthSummary, rule: TariffRule, zone: tzinfo) -> dict[str, A
     }
 
 
-def demand_payload(snapshot: DemandSnapshot, zone: tzinfo) -> dict[str, Any]:
-    """The retained ``demand`` payload (docs/mqtt.md, schemas/demand.schema.json)."""
+def demand_month_part(snapshot: DemandSnapshot, zone: tzinfo) -> dict[str, Any]:
+    """The fields of the ``demand`` payload that change only when an interval closes (or a gap
+    or a fill changes the month): the service builds them once per change, not per push."""
     rule = snapshot.rule
-    interval: dict[str, Any] | None = None
-    if snapshot.interval_start is not None:
-        start = snapshot.interval_start.astimezone(zone)
-        interval = {
-            "start": start.isoformat(),
-            "end": (start + timedelta(seconds=rule.interval_s)).astimezone(zone).isoformat(),
-            "average_kw": _kw(snapshot.interval_average_kw),
-            "projection_kw": _kw(snapshot.projection_kw),
-            "weight": snapshot.interval_weight,
-            "complete": snapshot.interval_complete,
-        }
     price = None if snapshot.month is None else rule.kw_price(int(snapshot.month[5:7]))
-    payload: dict[str, Any] = {
-        "ts": snapshot.at.astimezone(zone).isoformat(),
+    part: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "rule": rule.name,
         "interval_minutes": rule.interval_minutes,
         "peaks_counted": rule.peaks,
         "distinct_days": rule.distinct_days,
         "currency": rule.currency or None,
-        "interval": interval,
         "month": snapshot.month,
         "peaks": [_peak(p, rule, zone) for p in snapshot.peaks],
         "billing_kw": _kw(snapshot.billing_kw),
@@ -84,16 +79,40 @@ def demand_payload(snapshot: DemandSnapshot, zone: tzinfo) -> dict[str, Any]:
         "step": _step(rule, snapshot.step),
         "price_per_kw": price,
         "cost": None if price is None else round(price * snapshot.billing_kw, 2),
-        "interval_limit_kw": _kw(snapshot.interval_limit_kw),
-        "headroom_kw": _kw(snapshot.headroom_kw),
         "last_month": None
         if snapshot.last_month is None
         else _month(snapshot.last_month, rule, zone),
     }
     if rule.rolling_months:
         values = [*snapshot.history_kw[-(rule.rolling_months - 1) :], snapshot.billing_kw]
-        payload["rolling_billing_kw"] = _kw(sum(values) / len(values))
-    return payload
+        part["rolling_billing_kw"] = _kw(sum(values) / len(values))
+    return part
+
+
+def demand_payload(
+    snapshot: DemandSnapshot, zone: tzinfo, month_part: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The retained ``demand`` payload (docs/mqtt.md, schemas/demand.schema.json); pass a
+    :func:`demand_month_part` built for the same month state to skip rebuilding it."""
+    rule = snapshot.rule
+    interval: dict[str, Any] | None = None
+    if snapshot.interval_start is not None:
+        start_s = snapshot.interval_start.timestamp()
+        interval = {
+            "start": _interval_time(start_s, zone),
+            "end": _interval_time(start_s + rule.interval_s, zone),
+            "average_kw": _kw(snapshot.interval_average_kw),
+            "projection_kw": _kw(snapshot.projection_kw),
+            "weight": snapshot.interval_weight,
+            "complete": snapshot.interval_complete,
+        }
+    return {
+        "ts": snapshot.at.astimezone(zone).isoformat(),
+        **(month_part if month_part is not None else demand_month_part(snapshot, zone)),
+        "interval": interval,
+        "interval_limit_kw": _kw(snapshot.interval_limit_kw),
+        "headroom_kw": _kw(snapshot.headroom_kw),
+    }
 
 
 def demand_event_payload(event: DemandEvent, at: datetime, zone: tzinfo) -> dict[str, Any]:

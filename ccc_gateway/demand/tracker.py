@@ -2,8 +2,9 @@
 
 The adapter around :class:`~.calculator.DemandCalculator`: it picks the import power and the A+
 register out of the push payloads the meter channel already built, and keeps the calculator's
-state in ``<state_dir>/demand-<meter>.json`` (written atomically) so a restart loses at most the
-samples since the last save, which then count as a gap: marked incomplete, never guessed.
+state in ``<state_dir>/demand-<meter>.json`` (written atomically when an interval closes) so a
+restart loses at most the interval being measured, which then counts as a gap: marked
+incomplete, never guessed, until the meter's load profile fills it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final, TypeAlias
 
 from .calculator import DemandCalculator
-from .report import demand_event_payload, demand_payload
+from .report import demand_event_payload, demand_month_part, demand_payload
 from .rules import TariffRule
 
 __all__ = ["DemandTracker", "Publication"]
@@ -27,11 +28,11 @@ Publication: TypeAlias = tuple[dict[str, Any] | None, list[dict[str, Any]]]  # n
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Meter seconds between state saves inside an interval (a save also follows every close).
-SAVE_EVERY_S: Final = 300.0
 #: Meter seconds between two ``demand`` messages without news: lists that push every 2.5 s
 #: (HAN-NVE list 1) would otherwise rewrite a retained topic four times as often as it changes.
 PUBLISH_EVERY_S: Final = 10.0
+#: Journal lines after which the state is rewritten whole (a day of quarter hours).
+JOURNAL_LINES: Final = 96
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -41,10 +42,13 @@ class DemandTracker:
     def __init__(self, rule: TariffRule, zone: tzinfo, *, state_dir: Path, meter: str) -> None:
         self.zone = zone
         self.path = state_dir / f"demand-{_UNSAFE.sub('_', meter)}.json"
+        #: Closes since the last full write, one JSON line each: appending a line per interval
+        #: costs the same at the end of a month of 2,976 quarter hours as at its start.
+        self.journal = self.path.with_suffix(".journal")
+        self._journal_lines = 0
         self.calculator = self._load(rule, zone)
-        self._saved_at: float | None = None
-        self._saved_interval: int | None = None
         self._published_at: float | None = None
+        self._month_part: tuple[int, dict[str, Any]] | None = None
         #: The last load-profile entry seen: its end and the A+ register there.
         self._profile_register: tuple[datetime, float] | None = None
         #: State files that could not be written (disk full, read-only state_dir).
@@ -62,7 +66,21 @@ class DemandTracker:
                 exc,
             )
             return DemandCalculator(rule, zone)
-        return DemandCalculator.from_state(rule, zone, state)
+        calculator = DemandCalculator.from_state(rule, zone, state)
+        try:
+            lines = self.journal.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            lines = []
+        except OSError as exc:
+            _LOGGER.warning("%s: unreadable (%s); intervals since the last save are lost",
+                            self.journal, exc)  # fmt: skip
+            lines = []
+        for line in lines:
+            try:
+                calculator.replay(json.loads(line))
+            except (ValueError, KeyError, TypeError, IndexError):
+                break  # a line cut short by a crash: what came before it stands
+        return calculator
 
     def push(
         self, at: datetime, power: dict[str, Any] | None, energy: dict[str, Any] | None
@@ -76,14 +94,21 @@ class DemandTracker:
             float(watts) if isinstance(watts, int | float) else None,
             float(register) if isinstance(register, int | float) else None,
         )
-        self._maybe_save(at, force=bool(events))
+        self._persist()
         published = [demand_event_payload(e, at, self.zone) for e in events]
         t = at.timestamp()
         last = self._published_at
         if not events and last is not None and 0 <= t - last < PUBLISH_EVERY_S:
             return None, published
         self._published_at = t
-        return demand_payload(self.calculator.snapshot(at), self.zone), published
+        return self._payload(at), published
+
+    def _payload(self, at: datetime) -> dict[str, Any]:
+        snapshot = self.calculator.snapshot(at)
+        version = self.calculator.version
+        if self._month_part is None or self._month_part[0] != version:
+            self._month_part = (version, demand_month_part(snapshot, self.zone))
+        return demand_payload(snapshot, self.zone, self._month_part[1])
 
     def load_profile(
         self, batch: dict[str, Any]
@@ -112,43 +137,54 @@ class DemandTracker:
                 self._profile_register = (end, float(register))
         if not filled:
             return None, []
-        self.save()
+        self._persist()
         at = self.calculator.last_sample_time(self.zone)
         if at is None:
             return None, []
         published = [demand_event_payload(e, at, self.zone) for e in events]
-        return demand_payload(self.calculator.snapshot(at), self.zone), published
+        return self._payload(at), published
 
-    def _maybe_save(self, at: datetime, *, force: bool) -> None:
-        t = at.timestamp()
-        interval = self.calculator.current_interval_start
-        if (
-            not force
-            and interval == self._saved_interval
-            and self._saved_at is not None
-            and abs(t - self._saved_at) < SAVE_EVERY_S
-        ):
-            return
-        self.save()
-        self._saved_at = t
-        self._saved_interval = interval
+    def _persist(self) -> None:
+        """Append the closes since the last call, or rewrite the state when only a full
+        picture says what changed (a gap, a fill, a new month) or the journal grew long."""
+        rewrite, entry = self.calculator.drain_journal()
+        if rewrite or (entry is not None and self._journal_lines >= JOURNAL_LINES):
+            self.save()
+        elif entry is not None:
+            self._append(entry)
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        try:
+            with self.journal.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            self._journal_lines += 1
+        except OSError as exc:
+            self._save_failed(exc)
 
     def save(self) -> None:
-        """Write the state atomically (a crash leaves the old file or the new, never half)."""
+        """Write the state atomically (a crash leaves the old file or the new, never half).
+
+        Not fsync'ed: this is a convenience state, not a safety one (a file lost to a power cut
+        costs this month's peaks so far, which the load profile can rebuild), and on a Pi's SD
+        card a sync per meter per interval is the dominant cost of the whole feature.
+        """
         temporary = self.path.with_suffix(".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with temporary.open("w", encoding="utf-8") as handle:
-                json.dump(self.calculator.to_state(), handle, separators=(",", ":"))
-                handle.flush()
-                os.fsync(handle.fileno())
+            text = json.dumps(self.calculator.to_state(), separators=(",", ":"))
+            temporary.write_text(text, encoding="utf-8")
             os.replace(temporary, self.path)
+            self.journal.unlink(missing_ok=True)
+            self._journal_lines = 0
         except OSError as exc:
-            self.save_errors += 1
-            if self.save_errors == 1:
-                _LOGGER.warning(
-                    "%s: cannot save the demand state (%s); check that the state directory "
-                    "is writable, or peaks are lost at the next restart",
-                    self.path,
-                    exc.strerror or exc,
-                )
+            self._save_failed(exc)
+
+    def _save_failed(self, exc: OSError) -> None:
+        self.save_errors += 1
+        if self.save_errors == 1:
+            _LOGGER.warning(
+                "%s: cannot save the demand state (%s); check that the state directory "
+                "is writable, or peaks are lost at the next restart",
+                self.path,
+                exc.strerror or exc,
+            )

@@ -183,3 +183,22 @@ def test_the_load_profile_fills_what_the_pushes_missed(tmp_path: Path) -> None:
     assert payload["peaks"][0]["average_kw"] == pytest.approx(9.0)
     assert [e["type"] for e in events].count("demand_peak") >= 1
     assert not list(_validator("demand").iter_errors(payload))
+
+
+def test_closes_are_journaled_and_replayed_after_a_restart(tmp_path: Path) -> None:
+    """A day of quarter hours appends lines; a restart replays them to the same peaks, and a
+    line cut short by a crash costs only itself."""
+    start = datetime(2026, 2, 2, tzinfo=OSLO)
+    straight = DemandTracker(BELGIUM_CAPACITY, OSLO, state_dir=tmp_path / "a", meter="m")
+    _run(straight, start, [1.0, 6.0, 2.0, 1.5])
+    journaled = DemandTracker(BELGIUM_CAPACITY, OSLO, state_dir=tmp_path / "b", meter="m")
+    demand, _ = _run(journaled, start, [1.0, 6.0, 2.0, 1.5])
+    journal = tmp_path / "b" / "demand-m.journal"
+    assert len(journal.read_text().splitlines()) >= 12  # a line per quarter hour since the save
+    restored = DemandTracker(BELGIUM_CAPACITY, OSLO, state_dir=tmp_path / "b", meter="m")
+    assert restored.calculator.to_state() == straight.calculator.to_state()
+    with journal.open("a") as handle:
+        handle.write('{"closed": [[17')  # the crash
+    again = DemandTracker(BELGIUM_CAPACITY, OSLO, state_dir=tmp_path / "b", meter="m")
+    assert again.calculator.to_state() == straight.calculator.to_state()
+    assert demand[-1]["peaks"][0]["average_kw"] == pytest.approx(6.0)
