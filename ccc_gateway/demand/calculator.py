@@ -210,6 +210,19 @@ class DemandCalculator:
 
     # -- output --------------------------------------------------------------------------------
 
+    def headroom_kw(self) -> float | None:
+        """:attr:`DemandSnapshot.headroom_kw` without building a snapshot (checked every push)."""
+        start = self._current_start
+        if start is None or self._last_t is None:
+            return None
+        weight = self.rule.weight(self._local(start))
+        limit = self._current_limit()
+        if limit is None or weight <= 0:
+            return None
+        remaining = max(0.0, self._length - max(0.0, self._last_t - start))
+        expected_kwh = self._current_energy + (self._last_kw or 0.0) * remaining / 3600.0
+        return limit / weight - expected_kwh * 3600.0 / self._length
+
     def last_sample_time(self, zone: tzinfo) -> datetime | None:
         """The meter time of the last sample, in *zone* (None before the first)."""
         return None if self._last_t is None else datetime.fromtimestamp(self._last_t, zone)

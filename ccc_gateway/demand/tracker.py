@@ -28,9 +28,11 @@ Publication: TypeAlias = tuple[dict[str, Any] | None, list[dict[str, Any]]]  # n
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Meter seconds between two ``demand`` messages without news: lists that push every 2.5 s
-#: (HAN-NVE list 1) would otherwise rewrite a retained topic four times as often as it changes.
-PUBLISH_EVERY_S: Final = 10.0
+#: Meter seconds between two ``demand`` messages without news. News goes out at once: an
+#: interval closing, a new peak or step, and the headroom changing sign (an automation acts on
+#: that). Between those the projection drifts slowly, and a retained message per push per meter
+#: would cost the broker, the gateway and Home Assistant more than all the rest of the feature.
+PUBLISH_EVERY_S: Final = 30.0
 #: Journal lines after which the state is rewritten whole (a day of quarter hours).
 JOURNAL_LINES: Final = 96
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_-]")
@@ -48,6 +50,8 @@ class DemandTracker:
         self._journal_lines = 0
         self.calculator = self._load(rule, zone)
         self._published_at: float | None = None
+        self._published_interval: int | None = None
+        self._published_negative: bool | None = None
         self._month_part: tuple[int, dict[str, Any]] | None = None
         #: The last load-profile entry seen: its end and the A+ register there.
         self._profile_register: tuple[datetime, float] | None = None
@@ -86,7 +90,7 @@ class DemandTracker:
         self, at: datetime, power: dict[str, Any] | None, energy: dict[str, Any] | None
     ) -> Publication:
         """One accepted push: the ``demand`` payload (None when one went out less than
-        :data:`PUBLISH_EVERY_S` ago and nothing closed) and any ``events`` payloads."""
+        :data:`PUBLISH_EVERY_S` ago and nothing changed that matters) and any ``events``."""
         watts = None if power is None else power.get("active_power_import_w")
         register = None if energy is None else energy.get("active_energy_import_kwh")
         events = self.calculator.feed(
@@ -98,9 +102,20 @@ class DemandTracker:
         published = [demand_event_payload(e, at, self.zone) for e in events]
         t = at.timestamp()
         last = self._published_at
-        if not events and last is not None and 0 <= t - last < PUBLISH_EVERY_S:
+        interval = self.calculator.current_interval_start
+        headroom = self.calculator.headroom_kw()
+        negative = None if headroom is None else headroom < 0
+        if (
+            not events
+            and last is not None
+            and 0 <= t - last < PUBLISH_EVERY_S
+            and interval == self._published_interval
+            and negative == self._published_negative
+        ):
             return None, published
         self._published_at = t
+        self._published_interval = interval
+        self._published_negative = negative
         return self._payload(at), published
 
     def _payload(self, at: datetime) -> dict[str, Any]:

@@ -61,8 +61,9 @@ def test_every_payload_matches_the_contract(tmp_path: Path, rule: Any) -> None:
         errors = list(_validator("events").iter_errors(event))
         assert not errors, errors[0].message
     assert demand[-1]["last_month"]["month"] == "2026-01"  # the run crossed into February
-    # At most one demand message per 10 s of meter time, plus one per closed interval.
-    assert len(demand) <= 5 * 360 + len(events)
+    # One demand message per 30 s of meter time, plus news (closes, peaks, headroom signs).
+    assert len(demand) <= 5 * 120 + 2 * len(events) + 5 * 4 * 2
+    assert len(demand) >= 5 * 120
 
 
 def test_the_state_survives_a_restart(tmp_path: Path) -> None:
@@ -202,3 +203,27 @@ def test_closes_are_journaled_and_replayed_after_a_restart(tmp_path: Path) -> No
     again = DemandTracker(BELGIUM_CAPACITY, OSLO, state_dir=tmp_path / "b", meter="m")
     assert again.calculator.to_state() == straight.calculator.to_state()
     assert demand[-1]["peaks"][0]["average_kw"] == pytest.approx(6.0)
+
+
+def test_the_headroom_turning_negative_is_published_at_once(tmp_path: Path) -> None:
+    """An automation sheds load on a negative headroom: that message may not wait 30 s."""
+    tracker = DemandTracker(NORWAY_CAPACITY, OSLO, state_dir=tmp_path, meter="house")
+    start = datetime(2026, 1, 5, tzinfo=OSLO)
+    _run(tracker, start, [3.0] * 24 + [3.0] * 24 + [3.0] * 24)  # three days: 3 kW, step 2-5
+    t = start + timedelta(days=3)
+    register = 1000.0
+    payload, _ = tracker.push(
+        t, {"active_power_import_w": 1000}, {"active_energy_import_kwh": register}
+    )
+    sent = []
+    for second in range(10, 120, 10):  # a kettle, an oven and a sauna: 10 kW from now on
+        register += 10 * 10 / 3600
+        payload, _ = tracker.push(
+            t + timedelta(seconds=second),
+            {"active_power_import_w": 10000},
+            {"active_energy_import_kwh": register},
+        )
+        sent.append(payload)
+    first = next(p for p in sent if p is not None)
+    assert first["headroom_kw"] < 0  # (3 + 3 + x) / 3 >= 5 needs x >= 9 kW
+    assert sent[0] is first  # the very first push at 10 kW published
