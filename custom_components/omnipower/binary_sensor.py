@@ -15,7 +15,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData
 from .entity import OmnipowerEntity, async_add_when_present
 
 PARALLEL_UPDATES = 0

@@ -14,7 +14,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData
 from .entity import OmnipowerControl, async_add_when_present
 
 # One command at a time per platform, as for the switches; the gateway queues a meter's

@@ -8,28 +8,22 @@ last reading.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
 
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .commands import CommandSender
 from .const import (
-    COMMAND_GRACE,
-    COMMAND_LIFETIME,
     CONF_BASE_TOPIC,
     CONF_COMMANDS,
     CONF_INFO,
@@ -39,43 +33,27 @@ from .const import (
     DEFAULT_COMMANDS,
     DEFAULT_STALE_AFTER,
     DOMAIN,
-    KEY_ERRORS,
     LOGGER,
-    MAX_CLOCK_DRIFT_S,
     OFFLINE_ISSUE_AFTER,
     READING_TOPICS,
     SCHEMA_VERSION,
     STATE_TOPICS,
 )
-from .signing import sign
+from .data import EventListener, MeterData, Payload
+from .issues import (
+    async_check_clock,
+    async_check_keys,
+    async_gateway_back,
+    async_gateway_offline,
+)
 from .statistics import async_backfill
 
 type OmnipowerConfigEntry = ConfigEntry[OmnipowerCoordinator]
-type Payload = dict[str, Any]
-type EventListener = Callable[[Payload], None]
+
+__all__ = ["MeterData", "OmnipowerConfigEntry", "OmnipowerCoordinator", "Payload"]
 
 #: Event ids remembered to drop the gateway's resends after a reconnect.
 SEEN_EVENTS = 256
-
-
-@dataclass(slots=True)
-class MeterData:
-    """The latest payload per topic and what availability depends on."""
-
-    payloads: dict[str, Payload] = field(default_factory=dict)
-    received_at: dict[str, datetime] = field(default_factory=dict)
-    gateway_online: bool | None = None
-    last_reading_at: datetime | None = None
-    stale: bool = False
-    last_events: dict[str, Payload] = field(default_factory=dict)
-
-    def value(self, topic: str, key: str) -> Any:
-        """A payload value, None when the topic or key has not been seen."""
-        return self.payloads.get(topic, {}).get(key)
-
-    def has(self, topic: str, key: str) -> bool:
-        """Whether the meter sent *key* on *topic* (keys appear only when measured)."""
-        return key in self.payloads.get(topic, {})
 
 
 class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
@@ -100,7 +78,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._stale_timer: CALLBACK_TYPE | None = None
         self._offline_timer: CALLBACK_TYPE | None = None
-        self._pending: dict[str, asyncio.Future[Payload]] = {}
+        self._commands = CommandSender(hass, self.topic)
         self._event_listeners: list[EventListener] = []
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._was_available = False
@@ -170,9 +148,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             if timer is not None:
                 timer()
         self._stale_timer = self._offline_timer = None
-        for future in self._pending.values():
-            if not future.done():
-                future.cancel()
+        self._commands.async_cancel_all()
 
     # -- incoming ----------------------------------------------------------------------------
 
@@ -189,7 +165,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             if self._offline_timer is not None:
                 self._offline_timer()
                 self._offline_timer = None
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("gateway_offline"))
+            async_gateway_back(self.hass, self.serial)
         elif self._offline_timer is None:
             self._offline_timer = async_call_later(
                 self.hass, OFFLINE_ISSUE_AFTER, self._offline_too_long
@@ -226,9 +202,9 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
                 self._stale_timer()
             self._stale_timer = async_call_later(self.hass, self.stale_after, self._went_stale)
         if name == "diagnostics":
-            self._check_keys(payload)
+            async_check_keys(self.hass, self.serial, payload)
         elif name == "clock":
-            self._check_clock(payload)
+            async_check_clock(self.hass, self.serial, payload)
         self._publish_state(name)
 
     def _decode(self, name: str, raw: str | bytes | bytearray) -> Payload | None:
@@ -297,15 +273,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
     @callback
     def _offline_too_long(self, _now: datetime) -> None:
         self._offline_timer = None
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id("gateway_offline"),
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="gateway_offline",
-            translation_placeholders={"serial": self.serial, "gateway": self.gateway_id or "?"},
-        )
+        async_gateway_offline(self.hass, self.serial, self.gateway_id)
 
     @callback
     def async_notify(self, topic: str | None) -> None:
@@ -331,50 +299,6 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             topic = None  # every entity's availability changed
         self.async_notify(topic)
 
-    # -- repairs ----------------------------------------------------------------------------
-
-    def _issue_id(self, kind: str) -> str:
-        return f"{kind}_{self.serial}"
-
-    def _check_keys(self, payload: Payload) -> None:
-        last = payload.get("last_error")
-        code = last.get("code") if isinstance(last, dict) else None
-        failing = code in KEY_ERRORS
-        if failing and isinstance(last, dict):
-            at = dt_util.parse_datetime(str(last.get("at")))
-            pushed = payload.get("last_push")
-            pushed_at = dt_util.parse_datetime(pushed) if isinstance(pushed, str) else None
-            failing = at is None or pushed_at is None or pushed_at < at
-        issue_id = self._issue_id("keys")
-        if failing:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="keys_swapped" if code == "keys_swapped" else "keys_wrong",
-                translation_placeholders={"serial": self.serial, "code": str(code)},
-            )
-        else:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-
-    def _check_clock(self, payload: Payload) -> None:
-        drift = payload.get("drift_s")
-        issue_id = self._issue_id("clock_drift")
-        if isinstance(drift, int | float) and abs(drift) > MAX_CLOCK_DRIFT_S:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="clock_drift",
-                translation_placeholders={"serial": self.serial, "drift": f"{drift:+.0f}"},
-            )
-        else:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-
     # -- commands ----------------------------------------------------------------------------
 
     async def async_send_command(self, name: str, args: Payload) -> Payload:
@@ -385,69 +309,13 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
                 translation_key="command_not_offered",
                 translation_placeholders={"command": name},
             )
-        now = dt_util.now()
-        command_id = uuid4().hex
-        topic = self.topic(f"cmd/{name}")
-        body: Payload = {
-            "id": command_id,
-            "expires_at": (now + COMMAND_LIFETIME).isoformat(),
-            "args": args,
-        }
         secret = self.config_entry.options.get(CONF_SECRET)
-        if secret:
-            body["sig"] = sign(topic, body, secret.encode())
-        future: asyncio.Future[Payload] = self.hass.loop.create_future()
-        self._pending[command_id] = future
-
-        @callback
-        def timed_out(_now: datetime) -> None:
-            if not future.done():
-                future.set_exception(
-                    HomeAssistantError(
-                        translation_domain=DOMAIN,
-                        translation_key="command_timeout",
-                        translation_placeholders={"command": name},
-                    )
-                )
-
-        cancel = async_call_later(self.hass, COMMAND_LIFETIME + COMMAND_GRACE, timed_out)
-        try:
-            await mqtt.async_publish(
-                self.hass, topic, json.dumps(body, separators=(",", ":")), qos=1, retain=False
-            )
-            return await future
-        finally:
-            cancel()
-            self._pending.pop(command_id, None)
+        return await self._commands.async_send(name, args, secret)
 
     def _command_result(self, message: ReceiveMessage) -> None:
         payload = self._decode("cmd/result", message.payload)
-        if payload is None:
-            return
-        future = self._pending.get(str(payload.get("id")))
-        if future is None or future.done():
-            return
-        status = payload.get("status")
-        if status == "accepted":
-            return
-        if status == "done":
-            future.set_result(payload)
-            return
-        future.set_exception(
-            HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_failed"
-                if status == "failed"
-                else "command_expired"
-                if status == "expired"
-                else "command_rejected",
-                translation_placeholders={
-                    "command": str(payload.get("command")),
-                    "reason": str(payload.get("reason")),
-                    "text": str(payload.get("text") or ""),
-                },
-            )
-        )
+        if payload is not None:
+            self._commands.async_result(payload)
 
     @callback
     def async_apply_readback(self, topic: str, state: object) -> None:

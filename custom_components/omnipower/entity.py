@@ -12,7 +12,8 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
+from .coordinator import OmnipowerConfigEntry, OmnipowerCoordinator
+from .data import MeterData, Payload
 
 #: Home Assistant 2026 links devices by id (``via_device`` is deprecated there); 2025.4 only
 #: knows the identifier tuple.

@@ -15,7 +15,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, Payload
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData, Payload
 from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
 # One command at a time per platform, as for the switches; the gateway queues a meter's

@@ -15,7 +15,8 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, Payload
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData, Payload
 from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
 # One command at a time per meter: the optical port serves one request at a time anyway.
