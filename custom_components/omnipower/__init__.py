@@ -88,6 +88,7 @@ async def _async_options_changed(hass: HomeAssistant, entry: OmnipowerConfigEntr
     """Apply new options in place (no reload: reconfigure already reloads)."""
     coordinator = entry.runtime_data
     coordinator.stale_after = entry.options.get(CONF_STALE_AFTER, DEFAULT_STALE_AFTER)
+    coordinator.async_restart_stale_timer()
     coordinator.async_notify(None)
 
 

@@ -8,8 +8,8 @@ last reading.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
+from homeassistant.util.json import json_loads
 
 from .commands import CommandSender
 from .const import (
@@ -40,6 +41,7 @@ from .const import (
     STATE_TOPICS,
 )
 from .data import EventListener, MeterData, Payload
+from .dispatch import ChangeDispatcher, ChangeListener, changed_keys
 from .issues import (
     async_check_clock,
     async_check_keys,
@@ -83,9 +85,8 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._was_available = False
         self._lost = False
-        #: The topic whose payload changed in the current update; None when anything may
-        #: have changed (availability, options), so every entity refreshes.
-        self.changed_topic: str | None = None
+        self._prefix = self.topic("")
+        self._changes = ChangeDispatcher()
         #: The gateway's device in the registry, once registered.
         self.gateway_device_id: str | None = None
         self._warned: set[str] = set()
@@ -130,7 +131,10 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
     async def async_start(self) -> None:
         """Subscribe to the meter's topics and the gateway's availability."""
         self._unsubscribe.append(
-            await mqtt.async_subscribe(self.hass, self.topic("#"), self._message, qos=1)
+            # Bytes, not text: the JSON parser reads them directly (one copy less a message).
+            await mqtt.async_subscribe(
+                self.hass, self.topic("#"), self._message, qos=1, encoding=None
+            )
         )
         self._unsubscribe.append(
             await mqtt.async_subscribe(
@@ -170,11 +174,22 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             self._offline_timer = async_call_later(
                 self.hass, OFFLINE_ISSUE_AFTER, self._offline_too_long
             )
-        self._publish_state(None)
+        self._publish_state()
+
+    @callback
+    def async_watch(
+        self, topic: str, keys: Iterable[str] | None, listener: ChangeListener
+    ) -> CALLBACK_TYPE:
+        """Call *listener* when one of *keys* of *topic* changes (None: any key).
+
+        Changes of availability, ``info`` and the options are not key changes: they reach
+        every entity through the coordinator's own listeners.
+        """
+        return self._changes.async_watch(topic, keys, listener)
 
     @callback
     def _message(self, message: ReceiveMessage) -> None:
-        name = message.topic.removeprefix(self.topic(""))
+        name = message.topic.removeprefix(self._prefix)
         if name.startswith("cmd/"):
             if name == "cmd/result":
                 self._command_result(message)
@@ -193,23 +208,34 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             return
         now = dt_util.utcnow()
         data = self.data
-        data.payloads[name] = payload
         data.received_at[name] = now
         if name in READING_TOPICS and not message.retain:
             data.last_reading_at = now
             data.stale = False
-            if self._stale_timer is not None:
-                self._stale_timer()
-            self._stale_timer = async_call_later(self.hass, self.stale_after, self._went_stale)
-        if name == "diagnostics":
-            async_check_keys(self.hass, self.serial, payload)
-        elif name == "clock":
-            async_check_clock(self.hass, self.serial, payload)
-        self._publish_state(name)
+            if self._stale_timer is None:
+                self._stale_timer = async_call_later(self.hass, self.stale_after, self._stale_check)
+        self._apply(name, payload)
+
+    @callback
+    def _apply(self, name: str, payload: Payload) -> None:
+        """Keep *payload* as the topic's latest and tell whom its changes concern."""
+        data = self.data
+        changed = changed_keys(data.payloads.get(name), payload)
+        data.payloads[name] = payload
+        if changed:
+            if name == "diagnostics":
+                async_check_keys(self.hass, self.serial, payload)
+            elif name == "clock":
+                async_check_clock(self.hass, self.serial, payload)
+        if self._availability_changed() or (name == "info" and changed):
+            # Every entity's availability (or the commands the gateway offers) changed.
+            self.async_notify(None)
+        elif changed:
+            self._changes.async_dispatch(name, changed)
 
     def _decode(self, name: str, raw: str | bytes | bytearray) -> Payload | None:
         try:
-            payload = json.loads(raw)
+            payload = json_loads(raw)
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
@@ -265,10 +291,22 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
     # -- availability ------------------------------------------------------------------------
 
     @callback
-    def _went_stale(self, _now: datetime) -> None:
+    def _stale_check(self, _now: datetime) -> None:
+        """Go stale when no reading came for ``stale_after`` seconds.
+
+        One timer per staleness period rather than one re-armed per message: re-arming it
+        twice a push cost more than the rest of a push's bookkeeping (issue 12).
+        """
         self._stale_timer = None
+        last = self.data.last_reading_at
+        if last is None:
+            return
+        left = self.stale_after - (dt_util.utcnow() - last).total_seconds()
+        if left > 0:
+            self._stale_timer = async_call_later(self.hass, left, self._stale_check)
+            return
         self.data.stale = True
-        self._publish_state(None)
+        self._publish_state()
 
     @callback
     def _offline_too_long(self, _now: datetime) -> None:
@@ -277,27 +315,41 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
 
     @callback
     def async_notify(self, topic: str | None) -> None:
-        """Tell the entities that *topic* changed (None: anything may have)."""
-        self.changed_topic = topic
+        """Refresh every entity (availability or options changed; *topic* is ignored)."""
         self.async_set_updated_data(self.data)
 
     @callback
-    def _publish_state(self, topic: str | None) -> None:
+    def async_restart_stale_timer(self) -> None:
+        """Count a new staleness timeout from the last reading."""
+        if self._stale_timer is not None:
+            self._stale_timer()
+            self._stale_timer = None
+        if self.data.last_reading_at is not None and not self.data.stale:
+            self._stale_check(dt_util.utcnow())
+
+    def _availability_changed(self) -> bool:
+        """Whether the meter's availability changed since last asked; logs the change."""
         available = self.available
-        if available != self._was_available:
-            if not available:
-                reason = (
-                    "the gateway is offline"
-                    if self.data.gateway_online is False
-                    else (f"no reading for {self.stale_after:g} s")
-                )
-                LOGGER.warning("Meter %s is unavailable: %s", self.serial, reason)
-                self._lost = True
-            elif self._lost:
-                LOGGER.info("Meter %s is available again", self.serial)
-            self._was_available = available
-            topic = None  # every entity's availability changed
-        self.async_notify(topic)
+        if available == self._was_available:
+            return False
+        if not available:
+            reason = (
+                "the gateway is offline"
+                if self.data.gateway_online is False
+                else (f"no reading for {self.stale_after:g} s")
+            )
+            LOGGER.warning("Meter %s is unavailable: %s", self.serial, reason)
+            self._lost = True
+        elif self._lost:
+            LOGGER.info("Meter %s is available again", self.serial)
+        self._was_available = available
+        return True
+
+    @callback
+    def _publish_state(self) -> None:
+        """Refresh every entity once availability may have changed."""
+        self._availability_changed()
+        self.async_notify(None)
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -322,5 +374,4 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         """Show a command's read-back at once (the state topic follows with the same values)."""
         if not isinstance(state, dict):
             return
-        self.data.payloads[topic] = {**self.data.payloads.get(topic, {}), **state}
-        self.async_notify(topic)
+        self._apply(topic, {**self.data.payloads.get(topic, {}), **state})

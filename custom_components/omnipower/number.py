@@ -47,6 +47,7 @@ class OmnipowerNumberEntityDescription(NumberEntityDescription):
     topic: str
     value_fn: Callable[[MeterData], float | None]
     args_fn: Callable[[float], Payload]
+    watch: frozenset[str]
 
 
 NUMBERS: Final = (
@@ -64,6 +65,7 @@ NUMBERS: Final = (
         command="prepayment_alarm_limit",
         topic="prepayment",
         value_fn=_number("prepayment", "alarm_limit_kwh"),
+        watch=frozenset({"alarm_limit_kwh"}),
         # 1 Wh resolution: no binary-float tail like 10.100000000000001 on the wire.
         args_fn=lambda value: {"energy_kwh": round(value, 3)},
     ),

@@ -55,6 +55,7 @@ class OmnipowerSelectEntityDescription(SelectEntityDescription):
     topic: str
     option_fn: Callable[[MeterData], str | None]
     args_fn: Callable[[str], Payload]
+    watch: frozenset[str]
 
 
 SELECTS: Final = (
@@ -66,6 +67,7 @@ SELECTS: Final = (
         command="tariff",
         topic="tariff",
         option_fn=_tariff_option,
+        watch=frozenset({"source", "active_tariff"}),
         args_fn=_tariff_args,
     ),
 )

@@ -46,12 +46,37 @@ class OmnipowerSensor(OmnipowerEntity, SensorEntity):
     """A value of the latest payload of its topic."""
 
     entity_description: OmnipowerSensorEntityDescription
+    _value: StateType = None
+
+    def _read(self) -> bool:
+        """Take the value from the latest payload; whether it changed."""
+        payload = self.coordinator.data.payloads.get(self.entity_description.topic, {})
+        value = self.entity_description.value(payload)
+        if value == self._value and type(value) is type(self._value):
+            return False
+        self._value = value
+        return True
+
+    async def async_added_to_hass(self) -> None:
+        """Show the value known now."""
+        self._read()
+        await super().async_added_to_hass()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._read()
+        super()._handle_coordinator_update()
+
+    @callback
+    def _handle_change(self) -> None:
+        """Write only a value that changed (a write costs more than the rest of a push)."""
+        if self._read():
+            self.async_write_ha_state()
 
     @property
     def native_value(self) -> StateType:
         """The value in the latest payload."""
-        payload = self.coordinator.data.payloads.get(self.entity_description.topic, {})
-        return self.entity_description.value(payload)
+        return self._value
 
     @property
     def available(self) -> bool:
@@ -86,15 +111,21 @@ class OmnipowerEnergySensor(OmnipowerEntity, RestoreSensor):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        if self._concerned():
-            self._accept()
+        self._accept()
         super()._handle_coordinator_update()
 
-    def _accept(self) -> None:
+    @callback
+    def _handle_change(self) -> None:
+        """Write only a reading that moved the register on."""
+        if self._accept():
+            self.async_write_ha_state()
+
+    def _accept(self) -> bool:
+        """Take the payload's reading unless it is lower; whether the shown value changed."""
         payload = self.coordinator.data.payloads.get(self.entity_description.topic, {})
         value = self.entity_description.value(payload)
-        if not isinstance(value, int | float):
-            return
+        if not isinstance(value, int | float) or value == self._last_good:
+            return False
         if self._last_good is not None and value < self._last_good:
             LOGGER.debug(
                 "%s: ignoring %s below the last reading %s (not a meter reset)",
@@ -102,8 +133,9 @@ class OmnipowerEnergySensor(OmnipowerEntity, RestoreSensor):
                 value,
                 self._last_good,
             )
-            return
+            return False
         self._last_good = float(value)
+        return True
 
     @property
     def native_value(self) -> float | None:

@@ -75,8 +75,17 @@ class OmnipowerSensorEntityDescription(SensorEntityDescription):
     topic: str
     field: str | None = None
     value_fn: Callable[[Payload], StateType] | None = None
+    #: The keys ``value_fn`` reads (None: any key of the topic).
+    value_keys: frozenset[str] | None = None
     #: Shown while the gateway is online even when readings are stale (diagnostics).
     diagnostic_source: bool = False
+
+    @property
+    def watch(self) -> frozenset[str] | None:
+        """The payload keys whose change can change this sensor."""
+        if self.value_fn is not None:
+            return self.value_keys
+        return frozenset({self.field or self.key})
 
     def value(self, payload: Payload) -> StateType:
         """The state from the topic's payload."""
@@ -326,6 +335,7 @@ def _descriptions() -> list[OmnipowerSensorEntityDescription]:
             device_class=SensorDeviceClass.ENUM,
             options=[str(tariff) for tariff in TARIFFS],
             value_fn=_tariff_state,
+            value_keys=frozenset({"active_tariff"}),
         ),
         OmnipowerSensorEntityDescription(
             key="tariff_source",
@@ -342,6 +352,7 @@ def _descriptions() -> list[OmnipowerSensorEntityDescription]:
             device_class=SensorDeviceClass.ENUM,
             options=BREAKER_STATES,
             value_fn=_breaker_state,
+            value_keys=frozenset({"state"}),
         ),
         OmnipowerSensorEntityDescription(
             key="prepayment_credit_kwh",
@@ -393,6 +404,7 @@ def _descriptions() -> list[OmnipowerSensorEntityDescription]:
             state_class=SensorStateClass.TOTAL_INCREASING,
             entity_category=EntityCategory.DIAGNOSTIC,
             value_fn=_errors_total,
+            value_keys=frozenset({"errors"}),
             diagnostic_source=True,
         ),
         OmnipowerSensorEntityDescription(
@@ -401,6 +413,7 @@ def _descriptions() -> list[OmnipowerSensorEntityDescription]:
             translation_key="last_error",
             entity_category=EntityCategory.DIAGNOSTIC,
             value_fn=_last_error,
+            value_keys=frozenset({"last_error"}),
             diagnostic_source=True,
         ),
         OmnipowerSensorEntityDescription(
@@ -411,6 +424,7 @@ def _descriptions() -> list[OmnipowerSensorEntityDescription]:
             options=PORT_STATES,
             entity_category=EntityCategory.DIAGNOSTIC,
             value_fn=_ccc_port,
+            value_keys=frozenset({"ports"}),
             diagnostic_source=True,
         ),
     ]
@@ -423,6 +437,7 @@ def _descriptions() -> list[OmnipowerSensorEntityDescription]:
             entity_category=EntityCategory.DIAGNOSTIC,
             entity_registry_enabled_default=False,
             value_fn=_error_count(code),
+            value_keys=frozenset({"errors"}),
             diagnostic_source=True,
         )
         for code in ERROR_CODES

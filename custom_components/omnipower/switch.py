@@ -48,6 +48,7 @@ class OmnipowerSwitchEntityDescription(SwitchEntityDescription):
     command: str
     topic: str
     is_on_fn: Callable[[MeterData], bool | None]
+    watch: frozenset[str]
     relay: int | None = None
 
 
@@ -58,6 +59,7 @@ SWITCHES: Final = (
         command="breaker",
         topic="breaker",
         is_on_fn=_breaker_on,
+        watch=frozenset({"state"}),
     ),
     *(
         OmnipowerSwitchEntityDescription(
@@ -68,6 +70,7 @@ SWITCHES: Final = (
             topic="relays",
             relay=relay,
             is_on_fn=_relay_on(relay),
+            watch=frozenset({f"relay_{relay}_on"}),
         )
         for relay in (1, 2)
     ),
