@@ -29,6 +29,11 @@ def gateway_identifier(gateway_id: str) -> tuple[str, str]:
     return (DOMAIN, f"gateway_{gateway_id}")
 
 
+def gateway_name(gateway_id: str) -> str:
+    """The gateway's device name; the default id ``omnipower`` is not repeated."""
+    return "omnipower gateway" if gateway_id == "omnipower" else f"omnipower gateway {gateway_id}"
+
+
 def device_info(coordinator: OmnipowerCoordinator) -> DeviceInfo:
     """The meter as a device, from the gateway's ``info``, connected via its gateway."""
     info = coordinator.data.payloads.get("info", {})
@@ -40,8 +45,8 @@ def device_info(coordinator: OmnipowerCoordinator) -> DeviceInfo:
         model_id=_text(info.get("meter_type")),
         name=f"OMNIPOWER {coordinator.serial}",
         serial_number=coordinator.serial,
+        # The push list's version is no hardware version: it stays in the diagnostics.
         sw_version=_text(info.get("firmware")),
-        hw_version=_text(info.get("list_version")),
     )
     if VIA_DEVICE_ID and coordinator.gateway_device_id is not None:
         cast(dict[str, Any], device)["via_device_id"] = coordinator.gateway_device_id

@@ -24,7 +24,7 @@ from .coordinator import OmnipowerConfigEntry
 from .data import MeterData, Payload
 from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
-# One command at a time per platform, as for the switches; the gateway queues a meter's
+# One command at a time per platform, as for the power controls; the gateway queues a meter's
 # commands and runs them one after another on its optical port.
 PARALLEL_UPDATES = 1
 

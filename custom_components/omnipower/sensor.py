@@ -5,6 +5,8 @@ The table of what each sensor reads is ``sensor_descriptions.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.sensor import RestoreSensor, SensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -47,14 +49,21 @@ class OmnipowerSensor(OmnipowerEntity, SensorEntity):
 
     entity_description: OmnipowerSensorEntityDescription
     _value: StateType = None
+    _attributes: dict[str, Any] | None = None
 
     def _read(self) -> bool:
         """Take the value from the latest payload; whether it changed."""
         payload = self.coordinator.data.payloads.get(self.entity_description.topic, {})
         value = self.entity_description.value(payload)
-        if value == self._value and type(value) is type(self._value):
+        attributes_fn = self.entity_description.attributes_fn
+        attributes = attributes_fn(payload) if attributes_fn is not None else None
+        if (
+            value == self._value
+            and type(value) is type(self._value)
+            and attributes == self._attributes
+        ):
             return False
-        self._value = value
+        self._value, self._attributes = value, attributes
         return True
 
     async def async_added_to_hass(self) -> None:
@@ -77,6 +86,11 @@ class OmnipowerSensor(OmnipowerEntity, SensorEntity):
     def native_value(self) -> StateType:
         """The value in the latest payload."""
         return self._value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details the state leaves out (the last error's code and text)."""
+        return self._attributes
 
     @property
     def available(self) -> bool:

@@ -51,6 +51,8 @@ BREAKER_STATES: Final = [
     "overvoltage",
     "unknown",
 ]
+NO_ERROR: Final = "none"
+OTHER_ERROR: Final = "other"
 PORT_STATES: Final = ["connecting", "open", "unavailable", "finished"]
 #: Error codes with their own (disabled) counter; the total counts every code.
 ERROR_CODES: Final = (
@@ -77,6 +79,8 @@ class OmnipowerSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[Payload], StateType] | None = None
     #: The keys ``value_fn`` reads (None: any key of the topic).
     value_keys: frozenset[str] | None = None
+    #: State attributes from the payload (only where the state alone loses information).
+    attributes_fn: Callable[[Payload], dict[str, Any] | None] | None = None
     #: Shown while the gateway is online even when readings are stale (diagnostics).
     diagnostic_source: bool = False
 
@@ -159,8 +163,20 @@ def _error_count(code: str) -> Callable[[Payload], StateType]:
 
 
 def _last_error(payload: Payload) -> StateType:
+    """A known code, ``other`` for the rest, ``none`` before the first error (not unknown)."""
     last = payload.get("last_error")
-    return str(last["code"]) if isinstance(last, dict) and "code" in last else None
+    if not isinstance(last, dict) or "code" not in last:
+        return NO_ERROR
+    code = last["code"]
+    return code if code in ERROR_CODES else OTHER_ERROR
+
+
+def _last_error_details(payload: Payload) -> dict[str, Any] | None:
+    """The raw code and the gateway's text (``other`` hides which code it was)."""
+    last = payload.get("last_error")
+    if not isinstance(last, dict):
+        return None
+    return {"code": last.get("code"), "text": last.get("text"), "at": last.get("at")}
 
 
 def _ccc_port(payload: Payload) -> StateType:
@@ -411,8 +427,11 @@ def _descriptions() -> list[OmnipowerSensorEntityDescription]:
             key="last_error",
             topic="diagnostics",
             translation_key="last_error",
+            device_class=SensorDeviceClass.ENUM,
+            options=[NO_ERROR, OTHER_ERROR, *ERROR_CODES],
             entity_category=EntityCategory.DIAGNOSTIC,
             value_fn=_last_error,
+            attributes_fn=_last_error_details,
             value_keys=frozenset({"last_error"}),
             diagnostic_source=True,
         ),
