@@ -56,6 +56,8 @@ __all__ = ["MeterData", "OmnipowerConfigEntry", "OmnipowerCoordinator", "Payload
 
 #: Event ids remembered to drop the gateway's resends after a reconnect.
 SEEN_EVENTS = 256
+#: Topics this integration reads (one set lookup a message).
+_CONTRACT_TOPICS = frozenset({*STATE_TOPICS, "events", "load_profile"})
 
 
 class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
@@ -190,11 +192,12 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
     @callback
     def _message(self, message: ReceiveMessage) -> None:
         name = message.topic.removeprefix(self._prefix)
-        if name.startswith("cmd/"):
+        if name not in _CONTRACT_TOPICS:
             if name == "cmd/result":
                 self._command_result(message)
-            return  # our own commands, echoed by the broker
-        if name not in STATE_TOPICS and name not in ("events", "load_profile"):
+                return
+            if name.startswith("cmd/"):
+                return  # our own commands, echoed by the broker
             LOGGER.debug("Ignoring %s: not a topic of the contract", message.topic)
             return
         payload = self._decode(name, message.payload)

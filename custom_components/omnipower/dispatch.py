@@ -29,8 +29,9 @@ def changed_keys(old: Payload | None, new: Payload) -> list[str]:
     changed = [
         key for key, value in new.items() if old.get(key, _MISSING) != value and key not in ENVELOPE
     ]
-    if len(old) > len(new) or any(key not in new for key in old):
-        changed += [key for key in old if key not in new]
+    # Same keys (the usual case) need no second pass; the key views compare in C.
+    if old.keys() != new.keys():
+        changed += [key for key in old if key not in new and key not in ENVELOPE]
     return changed
 
 
