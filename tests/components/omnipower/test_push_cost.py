@@ -48,8 +48,8 @@ from custom_components.omnipower.const import (
 from .conftest import BRIDGE, load_payloads
 from .pushes import GatewayPush, gateway_pushes
 
-ROUNDS = 9
-PUSHES_PER_ROUND = 60
+ROUNDS = 20
+PUSHES_PER_ROUND = 30
 HAN_SERIAL = "57000001"
 OPTICAL_SERIAL = "57000002"
 AMS = "ams"
@@ -156,6 +156,7 @@ def quiet_logs() -> Iterator[None]:
     yield from _quiet_logs()
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("quiet_logs")
 async def test_push_cost(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, record_property: Any
