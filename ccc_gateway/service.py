@@ -240,7 +240,7 @@ class MeterChannel:
             self._energy_ts = ts
         merged = {"ts": self._energy_ts.isoformat(), "schema": 1, **self._energy}
         self.gateway.put(
-            Message(self.gateway.topics.meter(meter_id, "energy"), dumps(merged), Delivery.STATE)
+            Message(self.gateway.topics.meter(meter_id, "energy"), dumps(merged), Delivery.SERIES)
         )
 
     def publish_optical_energy(self, values: dict[str, float], ts: datetime) -> None:

@@ -1,8 +1,16 @@
 """The MQTT side of the gateway: one aiomqtt connection, kept alive, fed from the :class:`Outbox`.
 
 Readers call :meth:`Publisher.put`, which never blocks and never fails; this task owns the
-connection, the LWT, the reconnect loop with backoff, and the republication of the latest state
-after a reconnect. Handlers for incoming topics (commands, later) plug in with :meth:`add_handler`.
+connection, the LWT, the reconnect loop with backoff over the broker endpoints
+(:mod:`.endpoints`), and the republication of the latest state after a reconnect. Handlers for
+incoming topics (commands) plug in with :meth:`add_handler`.
+
+Sessions are persistent by default (clean start off; under MQTT 5 with a session expiry), so a
+broker or cluster keeps the gateway's QoS 1 command subscription and what arrived for it while
+the gateway was away or moving to another node. The gateway's own QoS 1 publications survive a
+lost connection without the broker's help: one is in flight at a time, and one that was not
+acknowledged goes back to the head of the outbox and is sent again on the next connection,
+whichever node that is (at least once; consumers de-duplicate on meter, register and ``ts``).
 """
 
 from __future__ import annotations
@@ -16,10 +24,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiomqtt
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ..config import MqttConfig
 from ..ports.supervisor import Backoff
+from .endpoints import Endpoint, EndpointRotation
 from .outbox import Message, Outbox
 from .topics import Topics
 
@@ -29,6 +41,14 @@ _LOGGER = logging.getLogger(__name__)
 
 #: How long one publication may take before the connection is considered broken.
 PUBLISH_TIMEOUT = 10.0
+#: MQTT 5 Session Expiry Interval (s) of the persistent session: long enough to ride out a
+#: node restart or a cluster upgrade, short enough that a gateway taken away is forgotten.
+SESSION_EXPIRY = 3600
+
+
+def endpoints_of(config: MqttConfig) -> tuple[Endpoint, ...]:
+    """The broker endpoints of *config*, in the order they are tried."""
+    return (Endpoint(config.host, config.port),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +70,23 @@ class Publisher:
         *,
         client_id: str,
         backoff: Backoff | None = None,
+        endpoints: tuple[Endpoint, ...] | None = None,
+        persistent_session: bool = True,
+        session_expiry: int = SESSION_EXPIRY,
     ) -> None:
         self.config = config
         self.topics = topics
         self.client_id = client_id
         self.backoff = backoff or Backoff(initial=1.0, maximum=30.0)
+        self.rotation = EndpointRotation(endpoints or endpoints_of(config), self.backoff.delay)
+        self.persistent_session = persistent_session
+        self.session_expiry = session_expiry
         self.outbox = Outbox(config.queue_size)
         self.connected = False
+        #: The endpoint of the live connection, None while disconnected.
+        self.endpoint: Endpoint | None = None
+        #: Connections established after the first one (failovers and reconnects).
+        self.reconnects = 0
         self._handlers: list[MessageHandler] = []
         self._wake = asyncio.Event()
 
@@ -69,7 +99,7 @@ class Publisher:
         """Subscribe *handler* on every (re)connect. Add before :meth:`run` starts."""
         self._handlers.append(handler)
 
-    def _client(self) -> aiomqtt.Client:
+    def _client(self, endpoint: Endpoint) -> aiomqtt.Client:
         config = self.config
         tls_context = None
         if config.tls:
@@ -79,16 +109,24 @@ class Publisher:
             if config.tls_insecure:
                 tls_context.check_hostname = False
                 tls_context.verify_mode = ssl.CERT_NONE
-        protocol = (
-            aiomqtt.ProtocolVersion.V5 if config.protocol == "5" else aiomqtt.ProtocolVersion.V311
-        )
+        v5 = config.protocol == "5"
+        protocol = aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311
+        properties = None
+        if v5 and self.persistent_session:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = self.session_expiry
         return aiomqtt.Client(
-            config.host,
-            config.port,
+            endpoint.host,
+            endpoint.port,
             username=config.username,
             password=None if config.password is None else config.password.reveal(),
             identifier=self.client_id,
             protocol=protocol,
+            # A new client object per connection: paho's "clean only the first time" would
+            # make every one clean, so the flag is given outright.
+            clean_session=None if v5 else not self.persistent_session,
+            clean_start=(not self.persistent_session) if v5 else MQTT_CLEAN_START_FIRST_ONLY,
+            properties=properties,
             will=aiomqtt.Will(self.topics.bridge_state, b"offline", qos=1, retain=True),
             keepalive=config.keepalive,
             tls_context=tls_context,
@@ -100,32 +138,58 @@ class Publisher:
 
     async def run(self) -> None:
         """Stay connected until cancelled; on cancellation announce ``offline`` cleanly."""
-        attempt = 0
+        rotation = self.rotation
         lost = False
-        where = f"{self.config.host}:{self.config.port}"
+        ever_connected = False
         while True:
+            attempt = rotation.next_attempt()
+            if attempt.delay > 0:
+                await asyncio.sleep(attempt.delay)
+            endpoint = attempt.endpoint
+            established = False
             try:
-                async with self._client() as client:
-                    attempt = 0
-                    if lost:
-                        _LOGGER.info("MQTT broker %s is back; republishing the latest state", where)
+                async with self._client(endpoint) as client:
+                    established = True
+                    rotation.connected()
+                    self.endpoint = endpoint
+                    if ever_connected:
+                        self.reconnects += 1
+                        _LOGGER.info(
+                            "connected to MQTT broker %s again; republishing the latest state",
+                            endpoint,
+                        )
                     else:
-                        _LOGGER.info("connected to MQTT broker %s", where)
+                        _LOGGER.info("connected to MQTT broker %s", endpoint)
+                    ever_connected = True
                     lost = False
                     await self._serve(client)
             except (aiomqtt.MqttError, OSError, ssl.SSLError) as exc:
                 self.connected = False
+                self.endpoint = None
+                if established:
+                    rotation.lost()
+                else:
+                    rotation.failed()
                 if not lost:
-                    _LOGGER.warning(
-                        "MQTT broker %s unavailable (%s): check that it runs, the host, port, "
-                        "TLS settings and credentials. Reading goes on; state is kept and sent "
-                        "when it is back",
-                        where,
-                        exc,
-                    )
+                    if len(rotation.endpoints) > 1:
+                        _LOGGER.warning(
+                            "MQTT broker %s unavailable (%s); trying %s next. Check that the "
+                            "node runs; reading goes on and state is sent when one is back",
+                            endpoint,
+                            exc,
+                            rotation.current,
+                        )
+                    else:
+                        _LOGGER.warning(
+                            "MQTT broker %s unavailable (%s): check that it runs, the host, "
+                            "port, TLS settings and credentials. Reading goes on; state is "
+                            "kept and sent when it is back",
+                            endpoint,
+                            exc,
+                        )
                     lost = True
-                await asyncio.sleep(self.backoff.delay(attempt))
-                attempt += 1
+                elif not established:
+                    _LOGGER.debug("MQTT broker %s unavailable (%s)", endpoint, exc)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         try:
@@ -171,7 +235,10 @@ class Publisher:
                 await client.publish(
                     message.topic, message.payload, qos=message.qos, retain=message.retain
                 )
-            except aiomqtt.MqttError:
+            except BaseException:
+                # Not acknowledged: the connection broke (MqttError), or the listener noticed
+                # that first and the task group cancelled this wait. Either way the message
+                # goes back to the head of the line for the next connection, on any node.
                 outbox.requeue(message)
                 raise
 

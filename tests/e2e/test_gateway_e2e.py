@@ -121,7 +121,7 @@ async def test_broker_restart_mid_stream_republishes_latest_state(
             await pty_meter.send(radius_push(0).frame)
             await sub.wait_for(lambda m: m.topic.matches(topic("energy")))
         mosquitto.stop()
-        # The gateway keeps reading while the broker is away; the newest push wins.
+        # The gateway keeps reading while the broker is away; the newest power reading wins.
         for index in (1, 2):
             await pty_meter.send(radius_push(index).frame)
         await eventually(lambda: gateway.channels[0].view.frames_ok == 3)
@@ -141,7 +141,13 @@ async def test_broker_restart_mid_stream_republishes_latest_state(
     # Only the latest pending power reading survives an outage; stale ones are not replayed.
     assert payload(power)["active_power_import_w"] == 1002
     assert [payload(m)["active_power_import_w"] for m in sub.on(topic("power"))] == [1002, 1003]
-    assert payload(energy)["ts"] == "2020-01-07T14:47:40+01:00"
+    # Every register update is kept, in order (issue 16: a back-end bills from each one); the
+    # newest is the last one retained, and nothing older is sent after it.
+    assert payload(energy)["ts"] == "2020-01-07T14:47:30+01:00"
+    assert [payload(m)["ts"] for m in sub.on(topic("energy"))][:2] == [
+        "2020-01-07T14:47:30+01:00",
+        "2020-01-07T14:47:40+01:00",
+    ]
     assert fresh is not None
 
 
