@@ -119,12 +119,11 @@ class Gateway:
     async def run(self) -> None:
         """Read every port and keep MQTT connected until cancelled."""
         _LOGGER.info(
-            "omnipower gateway %s (%s): %s; broker %s:%d, topics under %s/",
+            "omnipower gateway %s (%s): %s; broker %s, topics under %s/",
             self.config.gateway_id,
             __version__,
             ", ".join(f"{c.config.name} on {c.ports_description}" for c in self.channels),
-            self.config.mqtt.host,
-            self.config.mqtt.port,
+            ", then ".join(str(endpoint) for endpoint in self.config.mqtt.brokers),
             self.config.mqtt.base_topic,
         )
         for channel in self.channels:

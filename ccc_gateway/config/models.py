@@ -15,6 +15,7 @@ from ..protocol import Keys, Resolution
 
 __all__ = [
     "COMMAND_NAMES",
+    "BrokerEndpoint",
     "CccPortConfig",
     "ConfigError",
     "GatewayConfig",
@@ -152,11 +153,33 @@ class MeterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    """One broker node's MQTT listener (``host:port``)."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class MqttConfig:
-    """The broker connection. Only ``password`` is secret; TLS files are paths, not contents."""
+    """The broker connection. Only ``password`` is secret; TLS files are paths, not contents.
+
+    ``host``/``port`` is the single broker of a home; ``endpoints``, when given, lists the
+    nodes of a clustered broker in the order they are tried (``host``/``port`` is then the
+    first of them). One login, TLS setting and session serve every node.
+    """
 
     host: str = "localhost"
     port: int = 1883
+    endpoints: tuple[BrokerEndpoint, ...] = ()
+    #: Persistent sessions unless true: the broker keeps the command subscription and what
+    #: arrives for it while the gateway is away or moving to another node.
+    clean_start: bool = False
+    #: MQTT 5 Session Expiry Interval of that session, in seconds.
+    session_expiry: int = 3600
     protocol: Literal["3.1.1", "5"] = "3.1.1"
     username: str | None = None
     password: Secret | None = None
@@ -171,6 +194,11 @@ class MqttConfig:
     queue_size: int = 1000
     discovery: bool = False
     discovery_prefix: str = "homeassistant"
+
+    @property
+    def brokers(self) -> tuple[BrokerEndpoint, ...]:
+        """Every endpoint in the order tried: the list, or the single ``host``/``port``."""
+        return self.endpoints or (BrokerEndpoint(self.host, self.port),)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any, Final
 from ..protocol import Resolution
 from .models import (
     COMMAND_NAMES,
+    BrokerEndpoint,
     CccPortConfig,
     ConfigError,
     MeterConfig,
@@ -27,6 +28,13 @@ __all__ = ["commands_secret", "meter_section", "mqtt_section"]
 
 _TOPIC_PART: Final = re.compile(r"^[A-Za-z0-9_/-]{1,64}$")
 _SERIAL: Final = re.compile(r"^[0-9]{1,16}$")
+#: ``host``, ``host:port``, ``[v6]`` or ``[v6]:port``; a bare IPv6 address has no port.
+_ENDPOINT: Final = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s\[\]:/]+))(?::(?P<port>\d{1,5}))?$"
+)
+_ENDPOINT_FORM: Final = 'a list of "host" or "host:port" strings ("[::1]:1883" for IPv6)'
+#: The MQTT 5 Session Expiry Interval is a four-byte integer.
+_MAX_SESSION_EXPIRY: Final = 0xFFFFFFFF
 
 
 def commands_secret(table: Table) -> Secret | None:
@@ -63,9 +71,23 @@ def mqtt_section(table: Table, base_dir: Path) -> MqttConfig:
         return str(resolved)
 
     tls = table.get("tls", bool, "true or false", False)
+    host = table.get("host", str, "a host name or address", "localhost")
+    port = port_number(table, "port", 8883 if tls else 1883)
+    endpoints = _endpoints(table, port)
+    if endpoints and "host" in table.data:
+        raise ConfigError(table.name("host"), "leave it out when endpoints lists the brokers")
+    if endpoints:
+        host, port = endpoints[0].host, endpoints[0].port
+    expiry_form = f"seconds, 0-{_MAX_SESSION_EXPIRY}"
+    session_expiry = table.get("session_expiry", int, expiry_form, 3600)
+    if not 0 <= session_expiry <= _MAX_SESSION_EXPIRY:
+        raise ConfigError(table.name("session_expiry"), expiry_form)
     config = MqttConfig(
-        host=table.get("host", str, "a host name or address", "localhost"),
-        port=port_number(table, "port", 8883 if tls else 1883),
+        host=host,
+        port=port,
+        endpoints=endpoints,
+        clean_start=table.get("clean_start", bool, "true or false", False),
+        session_expiry=session_expiry,
         protocol=protocol,
         username=table.get("username", str, "a string", None),
         password=None if password is None else Secret(password),
@@ -85,6 +107,29 @@ def mqtt_section(table: Table, base_dir: Path) -> MqttConfig:
         raise ConfigError(table.name("username"), "required when a password is set")
     table.finish()
     return config
+
+
+def _endpoints(table: Table, default_port: int) -> tuple[BrokerEndpoint, ...]:
+    """``endpoints``: the nodes of a clustered broker, in the order they are tried."""
+    raw = table.get("endpoints", list, _ENDPOINT_FORM, [])
+    endpoints: list[BrokerEndpoint] = []
+    for index, item in enumerate(raw):
+        key = f"{table.name('endpoints')}[{index}]"
+        match = _ENDPOINT.match(item) if isinstance(item, str) else None
+        if match is None:
+            if isinstance(item, str) and item.count(":") > 1 and "[" not in item:
+                raise ConfigError(key, f"an IPv6 address in brackets, [{item}]")
+            raise ConfigError(key, _ENDPOINT_FORM)
+        port = default_port if match["port"] is None else int(match["port"])
+        if not 1 <= port <= 65535:
+            raise ConfigError(key, "a port number 1-65535 after the colon")
+        endpoint = BrokerEndpoint(match["v6"] or match["host"], port)
+        if endpoint in endpoints:
+            raise ConfigError(key, f"{endpoint} is listed twice")
+        endpoints.append(endpoint)
+    if "endpoints" in table.data and not endpoints:
+        raise ConfigError(table.name("endpoints"), _ENDPOINT_FORM + ", at least one")
+    return tuple(endpoints)
 
 
 def meter_section(table: Table, index: int) -> MeterConfig:

@@ -17,23 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Attempt", "Endpoint", "EndpointRotation", "format_endpoint"]
+from ..config.models import BrokerEndpoint
 
+__all__ = ["Attempt", "Endpoint", "EndpointRotation"]
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One broker node's MQTT listener."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return format_endpoint(self.host, self.port)
-
-
-def format_endpoint(host: str, port: int) -> str:
-    """``host:port``, with brackets around an IPv6 address (``[::1]:1883``)."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+#: One broker node (the configuration's type: ``[mqtt] endpoints`` holds them).
+Endpoint = BrokerEndpoint
 
 
 @dataclass(frozen=True, slots=True)

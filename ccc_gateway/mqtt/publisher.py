@@ -41,14 +41,6 @@ _LOGGER = logging.getLogger(__name__)
 
 #: How long one publication may take before the connection is considered broken.
 PUBLISH_TIMEOUT = 10.0
-#: MQTT 5 Session Expiry Interval (s) of the persistent session: long enough to ride out a
-#: node restart or a cluster upgrade, short enough that a gateway taken away is forgotten.
-SESSION_EXPIRY = 3600
-
-
-def endpoints_of(config: MqttConfig) -> tuple[Endpoint, ...]:
-    """The broker endpoints of *config*, in the order they are tried."""
-    return (Endpoint(config.host, config.port),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +62,14 @@ class Publisher:
         *,
         client_id: str,
         backoff: Backoff | None = None,
-        endpoints: tuple[Endpoint, ...] | None = None,
-        persistent_session: bool = True,
-        session_expiry: int = SESSION_EXPIRY,
     ) -> None:
         self.config = config
         self.topics = topics
         self.client_id = client_id
         self.backoff = backoff or Backoff(initial=1.0, maximum=30.0)
-        self.rotation = EndpointRotation(endpoints or endpoints_of(config), self.backoff.delay)
-        self.persistent_session = persistent_session
-        self.session_expiry = session_expiry
+        self.rotation = EndpointRotation(config.brokers, self.backoff.delay)
+        self.persistent_session = not config.clean_start
+        self.session_expiry = config.session_expiry
         self.outbox = Outbox(config.queue_size)
         self.connected = False
         #: The endpoint of the live connection, None while disconnected.

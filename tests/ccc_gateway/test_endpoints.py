@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccc_gateway.mqtt.endpoints import Endpoint, EndpointRotation, format_endpoint
+from ccc_gateway.mqtt.endpoints import Endpoint, EndpointRotation
 
 A, B, C = Endpoint("a", 1883), Endpoint("b", 1883), Endpoint("::1", 1884)
 
@@ -67,4 +67,4 @@ def test_no_endpoint_is_refused() -> None:
 
 def test_ipv6_endpoints_print_with_brackets() -> None:
     assert str(C) == "[::1]:1884"
-    assert format_endpoint("broker.local", 8883) == "broker.local:8883"
+    assert str(Endpoint("broker.local", 8883)) == "broker.local:8883"
