@@ -1,0 +1,195 @@
+"""Many emulated meters in one process, each on its own pty, and what they really pushed.
+
+The failover tests (two Mosquittos) and the cluster run (RabbitMQ) need the same two things:
+real emulated meters whose CCC pushes a gateway reads over pseudo-terminals, and the list of
+register updates those pushes carried, to compare with what the consumers received. The updates
+come from decoding the very frames the emulator wrote (with the gateway's own decoder and payload
+builder), so "sent" means what went onto the line, not what a model intended.
+
+Run as a process (the cluster run starts several):
+
+    python -m tests.cluster.fleet --dir DIR --first-serial N --meters 10 --speed 20
+
+makes ``DIR/ccc-<serial>`` pty links, prints ``ready`` once they exist, pushes until SIGTERM
+and then writes ``DIR/frames-<first serial>.txt`` (one ``<wall time> <serial> <hex>`` a line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from ccc_gateway.mqtt.payloads import energy_payload, meter_time
+from ccc_gateway.protocol import decode_frame
+from meter_emulator.cli import build_meter, push_config
+from meter_emulator.model import parse_config
+from meter_emulator.ports.ccc_push import CccPush
+from meter_emulator.ports.links import PtyLink
+from meter_emulator.runtime import EmulatorRuntime, SimClock
+
+__all__ = [
+    "ZONE",
+    "EmulatedMeter",
+    "Update",
+    "gateway_meter",
+    "keys_for",
+    "meters",
+    "read_frames",
+    "register_updates",
+]
+
+#: The emulated meters' zone (their clock is Danish local time), for the gateway and the check.
+ZONE: Final = ZoneInfo("Europe/Copenhagen")
+CCC_BAUD: Final = 2400
+#: One register update as a consumer de-duplicates it: (meter, register, meter time).
+Update = tuple[str, str, str]
+
+
+def keys_for(serial: int) -> tuple[bytes, bytes]:
+    """A distinct, reproducible (encryption, authentication) key pair per meter."""
+    digest = hashlib.sha256(f"omnipower-test-{serial}".encode()).digest()
+    return digest[:16], digest[16:]
+
+
+@dataclass(slots=True)
+class EmulatedMeter:
+    """One emulated meter pushing HAN-NVE list 2 (power and registers) every 10 s of its time."""
+
+    serial: int
+    link_path: Path
+    speed: float
+    frames: list[tuple[float, bytes]] = field(default_factory=list)
+    link: PtyLink | None = None
+    runtime: EmulatorRuntime | None = None
+
+    def build(self, start: datetime) -> EmulatorRuntime:
+        ek, ak = keys_for(self.serial)
+        config = parse_config(
+            {
+                "meter": {"serial": self.serial},
+                "push": {
+                    "list": "han_nve_list_2",
+                    "hourly": False,
+                    "encryption_key": ek.hex(),
+                    "authentication_key": ak.hex(),
+                },
+            }
+        )
+        meter, _ = build_meter(
+            config, scenario="household", seed=self.serial, start=start, state=None
+        )
+        self.link = PtyLink(baudrate=CCC_BAUD, speed=self.speed, symlink=self.link_path)
+        self.runtime = EmulatorRuntime(
+            meter,
+            SimClock(start, speed=self.speed),
+            CccPush(push_config(config), next_invocation_counter=meter.next_invocation_counter),
+            [self.link],
+            on_push=lambda frame: self.frames.append((time.time(), frame)),
+        )
+        return self.runtime
+
+
+def meters(directory: Path, first_serial: int, count: int, speed: float) -> list[EmulatedMeter]:
+    """*count* meters with consecutive serials, their pty links in *directory*."""
+    return [
+        EmulatedMeter(serial, directory / f"ccc-{serial}", speed)
+        for serial in range(first_serial, first_serial + count)
+    ]
+
+
+@contextlib.asynccontextmanager
+async def running(
+    fleet: list[EmulatedMeter], start: datetime
+) -> AsyncIterator[list[EmulatedMeter]]:
+    """Open every meter's pty and push until the block ends."""
+    async with contextlib.AsyncExitStack() as stack:
+        tasks = []
+        for meter in fleet:
+            runtime = meter.build(start)
+            assert meter.link is not None
+            await stack.enter_async_context(meter.link)
+            tasks.append(asyncio.create_task(runtime.run()))
+        try:
+            yield fleet
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+def gateway_meter(meter_serial: int, link: Path) -> dict[str, Any]:
+    """The gateway's ``[[meters]]`` table for one emulated meter."""
+    ek, ak = keys_for(meter_serial)
+    return {
+        "name": f"m{meter_serial}",
+        "encryption_key": ek.hex(),
+        "authentication_key": ak.hex(),
+        "ccc": {"port": str(link)},
+    }
+
+
+def register_updates(serial: int, frames: Iterable[bytes]) -> Iterator[tuple[Update, float]]:
+    """Every register value the frames carried, as the gateway publishes it on ``energy``."""
+    ek, ak = keys_for(serial)
+    for frame in frames:
+        push = decode_frame(frame, encryption_key=ek, authentication_key=ak)
+        ts = meter_time(push, ZONE, datetime.now(UTC))
+        payload = energy_payload(push, ts)
+        if payload is None:
+            continue
+        for key, value in payload.items():
+            if key not in ("ts", "schema"):
+                yield (str(serial), key, payload["ts"]), value
+
+
+def read_frames(path: Path) -> Iterator[tuple[float, int, bytes]]:
+    """The ``<wall time> <serial> <hex>`` lines a fleet process wrote."""
+    with path.open() as lines:
+        for line in lines:
+            wall, serial, data = line.split()
+            yield float(wall), int(serial), bytes.fromhex(data)
+
+
+async def _main(args: argparse.Namespace) -> None:
+    directory: Path = args.dir
+    fleet = meters(directory, args.first_serial, args.meters, args.speed)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running(fleet, datetime.now(UTC).replace(microsecond=0)):
+        print("ready", flush=True)
+        await stop.wait()
+    out = directory / f"frames-{args.first_serial}.txt"
+    with out.open("w") as lines:
+        for meter in fleet:
+            for wall, frame in meter.frames:
+                lines.write(f"{wall:.6f} {meter.serial} {frame.hex()}\n")
+    print(f"wrote {out}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.cluster.fleet")
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--first-serial", type=int, required=True)
+    parser.add_argument("--meters", type=int, default=10)
+    parser.add_argument("--speed", type=float, default=10.0)
+    asyncio.run(_main(parser.parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
