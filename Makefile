@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_CORE := $(PY) -m pytest -p no:homeassistant -p no:cacheprovider -W error
 PYTEST_HA := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: setup demo test lint typecheck test-core test-ha bench clean test-ha-current
+.PHONY: setup demo test lint typecheck test-core test-ha bench clean test-ha-current test-cluster
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/python313)" -m venv $(VENV)
@@ -46,6 +46,13 @@ test: lint typecheck test-core test-ha
 # Home Assistant tests on the newest Home Assistant release. Not part of `make test`.
 test-ha-current:
 	scripts/ha-current
+
+# Optional, a few minutes, needs root (apt-get): 20 gateways and 200 emulated meters on a
+# 3-node RabbitMQ cluster, one node killed mid-run; not part of `make test` (docs/cluster.md).
+test-cluster: setup
+	@command -v /usr/lib/rabbitmq/bin/rabbitmq-server >/dev/null || apt-get install -y -q rabbitmq-server
+	$(PY) -m pip install -q -e '.[demo,test,cluster]' --config-settings editable_mode=compat
+	$(PY) -m tests.cluster.run
 
 bench: setup
 	$(PY) -m benchmarks

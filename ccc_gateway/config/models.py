@@ -180,6 +180,10 @@ class MqttConfig:
     clean_start: bool = False
     #: MQTT 5 Session Expiry Interval of that session, in seconds.
     session_expiry: int = 3600
+    #: Seconds a publication may wait for the broker's acknowledgement before the connection
+    #: counts as broken and the next endpoint is tried (a cluster node can stop answering on
+    #: an open socket while its queues fail over).
+    publish_timeout: float = 10.0
     protocol: Literal["3.1.1", "5"] = "3.1.1"
     username: str | None = None
     password: Secret | None = None

@@ -88,6 +88,7 @@ def mqtt_section(table: Table, base_dir: Path) -> MqttConfig:
         endpoints=endpoints,
         clean_start=table.get("clean_start", bool, "true or false", False),
         session_expiry=session_expiry,
+        publish_timeout=float(_number(table, "publish_timeout", 1, 120, 10.0, "seconds, 1-120")),
         protocol=protocol,
         username=table.get("username", str, "a string", None),
         password=None if password is None else Secret(password),
@@ -107,6 +108,13 @@ def mqtt_section(table: Table, base_dir: Path) -> MqttConfig:
         raise ConfigError(table.name("username"), "required when a password is set")
     table.finish()
     return config
+
+
+def _number(table: Table, item: str, low: float, high: float, default: float, form: str) -> float:
+    value = table.get(item, (int, float), form, default)
+    if not low <= value <= high:
+        raise ConfigError(table.name(item), form)
+    return float(value)
 
 
 def _endpoints(table: Table, default_port: int) -> tuple[BrokerEndpoint, ...]:

@@ -39,9 +39,6 @@ __all__ = ["MessageHandler", "Publisher"]
 
 _LOGGER = logging.getLogger(__name__)
 
-#: How long one publication may take before the connection is considered broken.
-PUBLISH_TIMEOUT = 10.0
-
 
 @dataclass(frozen=True, slots=True)
 class MessageHandler:
@@ -76,6 +73,8 @@ class Publisher:
         self.endpoint: Endpoint | None = None
         #: Connections established after the first one (failovers and reconnects).
         self.reconnects = 0
+        #: Messages the broker took (acknowledged, for QoS 1) since start.
+        self.published = 0
         self._handlers: list[MessageHandler] = []
         self._wake = asyncio.Event()
 
@@ -119,7 +118,7 @@ class Publisher:
             will=aiomqtt.Will(self.topics.bridge_state, b"offline", qos=1, retain=True),
             keepalive=config.keepalive,
             tls_context=tls_context,
-            timeout=PUBLISH_TIMEOUT,
+            timeout=config.publish_timeout,
             # Without TCP_NODELAY a publish right after another waits for the broker's delayed
             # ACK (Nagle): 40 ms per push on Linux loopback instead of well under one.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
@@ -230,6 +229,7 @@ class Publisher:
                 # goes back to the head of the line for the next connection, on any node.
                 outbox.requeue(message)
                 raise
+            self.published += 1
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         """Dispatch incoming messages; also how a lost connection is noticed while idle."""

@@ -19,6 +19,7 @@ def test_single_host_config_is_one_endpoint_with_a_persistent_session() -> None:
     assert mqtt.endpoints == ()
     assert not mqtt.clean_start
     assert mqtt.session_expiry == 3600
+    assert mqtt.publish_timeout == 10.0
 
 
 def test_endpoints_in_order_with_the_default_port_and_ipv6() -> None:
@@ -36,10 +37,11 @@ def test_endpoints_in_order_with_the_default_port_and_ipv6() -> None:
     assert [str(e) for e in mqtt.brokers[2:]] == ["[::1]:1885", "[fd00::2]:8883"]
 
 
-def test_clean_start_and_session_expiry_are_settable() -> None:
-    mqtt = parse_config(with_mqtt(clean_start=True, session_expiry=0)).mqtt
+def test_clean_start_session_expiry_and_publish_timeout_are_settable() -> None:
+    mqtt = parse_config(with_mqtt(clean_start=True, session_expiry=0, publish_timeout=3)).mqtt
     assert mqtt.clean_start
     assert mqtt.session_expiry == 0
+    assert mqtt.publish_timeout == 3.0
 
 
 @pytest.mark.parametrize(
@@ -56,6 +58,8 @@ def test_clean_start_and_session_expiry_are_settable() -> None:
         ({"session_expiry": -1}, "mqtt.session_expiry", "seconds"),
         ({"session_expiry": 2**32}, "mqtt.session_expiry", "seconds"),
         ({"clean_start": "no"}, "mqtt.clean_start", "true or false"),
+        ({"publish_timeout": 0.5}, "mqtt.publish_timeout", "seconds, 1-120"),
+        ({"publish_timeout": "3"}, "mqtt.publish_timeout", "seconds, 1-120"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

@@ -45,6 +45,7 @@ __all__ = [
     "gateway_meter",
     "keys_for",
     "meters",
+    "quiesce",
     "read_frames",
     "register_updates",
 ]
@@ -130,6 +131,17 @@ async def running(
                     await task
 
 
+async def quiesce(fleet: list[EmulatedMeter]) -> None:
+    """Stop pushing and let the frames on the line finish: a frame cut off by the stop would
+    count as sent but could never arrive."""
+    for meter in fleet:
+        if meter.runtime is not None:
+            meter.runtime.push_enabled = False
+    longest = max((len(frame) for meter in fleet for _, frame in meter.frames), default=0)
+    speed = min((meter.speed for meter in fleet), default=1.0)
+    await asyncio.sleep(longest * 10 / CCC_BAUD / speed + 0.3)
+
+
 def gateway_meter(meter_serial: int, link: Path) -> dict[str, Any]:
     """The gateway's ``[[meters]]`` table for one emulated meter."""
     ek, ak = keys_for(meter_serial)
@@ -173,6 +185,7 @@ async def _main(args: argparse.Namespace) -> None:
     async with running(fleet, datetime.now(UTC).replace(microsecond=0)):
         print("ready", flush=True)
         await stop.wait()
+        await quiesce(fleet)
     out = directory / f"frames-{args.first_serial}.txt"
     with out.open("w") as lines:
         for meter in fleet:

@@ -140,10 +140,7 @@ async def test_node_killed_with_a_message_in_flight_loses_no_register_update(
         )
         mark = sum(len(m.frames) for m in meters)
         await eventually(lambda: sum(len(m.frames) for m in meters) >= mark + 4)
-        for meter in meters:
-            assert meter.runtime is not None
-            meter.runtime.push_enabled = False
-        await asyncio.sleep(0.5)  # the last frames on the line
+        await fleet.quiesce(meters)
         sent = sent_updates(meters)
         await eventually(lambda: set(energy_updates([on_first, on_second])) >= set(sent))
         online = await on_second.wait_for(
