@@ -120,6 +120,7 @@ class CommandDispatcher:
     counters: dict[str, int] = field(default_factory=dict)
     _queues: dict[str, _MeterQueue] = field(default_factory=dict)
     _closing: bool = False
+    _accepting: bool = True
 
     def receive(
         self,
@@ -167,7 +168,7 @@ class CommandDispatcher:
                 topic=topic,
             )
             return
-        if self._closing:
+        if self._closing or not self._accepting:
             self._finish(
                 CommandResult(
                     command.meter,
@@ -208,6 +209,10 @@ class CommandDispatcher:
             slot.worker = asyncio.get_running_loop().create_task(
                 self._work(command.meter, slot), name=f"commands:{command.meter}"
             )
+
+    def stop_accepting(self) -> None:
+        """From now on every accepted command is refused ``shutdown`` (the service stops)."""
+        self._accepting = False
 
     async def aclose(self, grace: float = 0.0) -> None:
         """Answer every pending command before returning (the service then disconnects).

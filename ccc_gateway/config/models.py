@@ -157,7 +157,8 @@ class MqttConfig:
 
     host: str = "localhost"
     port: int = 1883
-    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    #: "5" by default; the publisher falls back to 3.1.1 only when the broker refuses 5.
+    protocol: Literal["3.1.1", "5"] = "5"
     username: str | None = None
     password: Secret | None = None
     client_id: str | None = None

@@ -3,6 +3,14 @@
 Readers call :meth:`Publisher.put`, which never blocks and never fails; this task owns the
 connection, the LWT, the reconnect loop with backoff, and the republication of the latest state
 after a reconnect. Handlers for incoming topics (commands, later) plug in with :meth:`add_handler`.
+
+MQTT 5 by default, for *retain as published* on the command subscription: a command sent with
+the retain flag keeps it even when delivered live, so the guard refuses it outright. A broker
+that cannot do 5 makes the publisher fall back to 3.1.1 for the rest of the run
+(:mod:`.protocol_choice`), with one warning saying what that costs for commands.
+
+:meth:`Publisher.close` is the clean stop: what is queued (the last command answers above all)
+is sent, then ``offline``, then the connection is closed; nothing is published after ``offline``.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from ..config import MqttConfig
 from ..ports.supervisor import Backoff
 from .outbox import Message, Outbox
+from .protocol_choice import FALLBACK_COST, ProtocolChoice
 from .topics import Topics
 
 __all__ = ["MessageHandler", "Publisher"]
@@ -29,6 +38,10 @@ _LOGGER = logging.getLogger(__name__)
 
 #: How long one publication may take before the connection is considered broken.
 PUBLISH_TIMEOUT = 10.0
+
+
+class _Closed(Exception):
+    """Raised by the drain loop once the outbox is empty and ``offline`` is out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +72,8 @@ class Publisher:
         self.connected = False
         self._handlers: list[MessageHandler] = []
         self._wake = asyncio.Event()
+        self._protocol = ProtocolChoice(config.protocol)
+        self._closing = asyncio.Event()
 
     def put(self, message: Message) -> None:
         """Queue *message* for the broker; returns at once whatever the connection's state."""
@@ -80,7 +95,9 @@ class Publisher:
                 tls_context.check_hostname = False
                 tls_context.verify_mode = ssl.CERT_NONE
         protocol = (
-            aiomqtt.ProtocolVersion.V5 if config.protocol == "5" else aiomqtt.ProtocolVersion.V311
+            aiomqtt.ProtocolVersion.V5
+            if self._protocol.current == "5"
+            else aiomqtt.ProtocolVersion.V311
         )
         return aiomqtt.Client(
             config.host,
@@ -98,23 +115,58 @@ class Publisher:
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
 
+    @property
+    def protocol(self) -> str:
+        """The MQTT protocol of the current (or next) connection: "5" or "3.1.1"."""
+        return self._protocol.current
+
+    def _fallen_back(self, where: str, reason: str) -> None:
+        _LOGGER.warning(
+            "MQTT broker %s %s: falling back to 3.1.1 for this run. What that costs for "
+            "commands: %s",
+            where,
+            reason,
+            FALLBACK_COST,
+        )
+
+    async def close(self) -> None:
+        """Ask :meth:`run` to send what is queued, then ``offline``, then disconnect and return.
+
+        Returns at once; await the task running :meth:`run` (with a timeout of your choosing:
+        cancelling it still says ``offline``, without the rest of the queue).
+        """
+        self._closing.set()
+        self._wake.set()
+
     async def run(self) -> None:
-        """Stay connected until cancelled; on cancellation announce ``offline`` cleanly."""
+        """Stay connected until cancelled or closed; either way announce ``offline`` cleanly."""
         attempt = 0
         lost = False
         where = f"{self.config.host}:{self.config.port}"
-        while True:
+        while not self._closing.is_set():
+            client = self._client()
             try:
-                async with self._client() as client:
+                async with client:
                     attempt = 0
+                    reason = self._protocol.connected()
+                    if reason is not None:
+                        self._fallen_back(where, reason)
                     if lost:
                         _LOGGER.info("MQTT broker %s is back; republishing the latest state", where)
                     else:
-                        _LOGGER.info("connected to MQTT broker %s", where)
+                        _LOGGER.info("connected to MQTT broker %s (MQTT %s)", where, self.protocol)
                     lost = False
                     await self._serve(client)
             except (aiomqtt.MqttError, OSError, ssl.SSLError) as exc:
                 self.connected = False
+                _drop_socket(client)
+                retry_now, reason = self._protocol.failed(exc)
+                if reason is not None:
+                    self._fallen_back(where, reason)
+                if retry_now:
+                    continue
+                if self._closing.is_set():
+                    return  # no broker to say goodbye to; the LWT says offline
                 if not lost:
                     _LOGGER.warning(
                         "MQTT broker %s unavailable (%s): check that it runs, the host, port, "
@@ -124,14 +176,15 @@ class Publisher:
                         exc,
                     )
                     lost = True
-                await asyncio.sleep(self.backoff.delay(attempt))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), self.backoff.delay(attempt))
                 attempt += 1
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         try:
             await client.publish(self.topics.bridge_state, b"online", qos=1, retain=True)
             for handler in self._handlers:
-                if self.config.protocol == "5":
+                if self._protocol.current == "5":
                     # Retain-as-published: a command sent with the retain flag keeps it even
                     # when delivered live, so the guard can refuse it (MQTT 3.1.1 clears it).
                     options = SubscribeOptions(qos=handler.qos, retainAsPublished=True)
@@ -156,6 +209,8 @@ class Publisher:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._drain(client))
                 group.create_task(self._listen(client))
+        except* _Closed:
+            pass  # closed cleanly: the caller disconnects
         except* aiomqtt.MqttError as group_error:
             raise group_error.exceptions[0] from None
 
@@ -164,6 +219,10 @@ class Publisher:
         while True:
             message = outbox.pop()
             if message is None:
+                if self._closing.is_set():
+                    # Everything queued is out: "offline" is the last word, then disconnect.
+                    await client.publish(self.topics.bridge_state, b"offline", qos=1, retain=True)
+                    raise _Closed
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -184,3 +243,16 @@ class Publisher:
                         await handler.handle(message)
                     except Exception:
                         _LOGGER.exception("handler for %s failed", handler.topic_filter)
+
+
+def _drop_socket(client: aiomqtt.Client) -> None:
+    """Close the connection of a failed attempt.
+
+    aiomqtt 2 leaves paho's connection open when the CONNACK never comes (timeout): every such
+    attempt would leak a socket, and a broker like amqtt waits on it for a minute at its own
+    shutdown. paho's ``disconnect`` closes it through the callbacks aiomqtt registered.
+    """
+    paho = getattr(client, "_client", None)  # private: without it there is nothing to close
+    if paho is not None and paho.socket() is not None:
+        with contextlib.suppress(Exception):
+            paho.disconnect()
