@@ -184,7 +184,8 @@ class MqttConfig:
     #: counts as broken and the next endpoint is tried (a cluster node can stop answering on
     #: an open socket while its queues fail over).
     publish_timeout: float = 10.0
-    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    #: "5" by default; the publisher falls back to 3.1.1 only when the broker refuses 5.
+    protocol: Literal["3.1.1", "5"] = "5"
     username: str | None = None
     password: Secret | None = None
     client_id: str | None = None

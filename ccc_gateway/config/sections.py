@@ -49,7 +49,7 @@ def commands_secret(table: Table) -> Secret | None:
 
 
 def mqtt_section(table: Table, base_dir: Path) -> MqttConfig:
-    protocol = table.get("protocol", str, '"3.1.1" or "5"', "3.1.1")
+    protocol = table.get("protocol", str, '"3.1.1" or "5"', "5")
     if protocol not in ("3.1.1", "5"):
         raise ConfigError(table.name("protocol"), '"3.1.1" or "5"')
     password = table.get("password", str, "a string", None)

@@ -11,6 +11,14 @@ the gateway was away or moving to another node. The gateway's own QoS 1 publicat
 lost connection without the broker's help: one is in flight at a time, and one that was not
 acknowledged goes back to the head of the outbox and is sent again on the next connection,
 whichever node that is (at least once; consumers de-duplicate on meter, register and ``ts``).
+
+MQTT 5 by default, for *retain as published* on the command subscription: a command sent with
+the retain flag keeps it even when delivered live, so the guard refuses it outright. A broker
+that cannot do 5 makes the publisher fall back to 3.1.1 for the rest of the run
+(:mod:`.protocol_choice`), with one warning saying what that costs for commands.
+
+:meth:`Publisher.close` is the clean stop: what is queued (the last command answers above all)
+is sent, then ``offline``, then the connection is closed; nothing is published after ``offline``.
 """
 
 from __future__ import annotations
@@ -33,11 +41,16 @@ from ..config import MqttConfig
 from ..ports.supervisor import Backoff
 from .endpoints import Endpoint, EndpointRotation
 from .outbox import Message, Outbox
+from .protocol_choice import FALLBACK_COST, ProtocolChoice
 from .topics import Topics
 
 __all__ = ["MessageHandler", "Publisher"]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class _Closed(Exception):
+    """Raised by the drain loop once the outbox is empty and ``offline`` is out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +90,8 @@ class Publisher:
         self.published = 0
         self._handlers: list[MessageHandler] = []
         self._wake = asyncio.Event()
+        self._protocol = ProtocolChoice(config.protocol)
+        self._closing = asyncio.Event()
 
     def put(self, message: Message) -> None:
         """Queue *message* for the broker; returns at once whatever the connection's state."""
@@ -97,7 +112,7 @@ class Publisher:
             if config.tls_insecure:
                 tls_context.check_hostname = False
                 tls_context.verify_mode = ssl.CERT_NONE
-        v5 = config.protocol == "5"
+        v5 = self._protocol.current == "5"
         protocol = aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311
         properties = None
         if v5 and self.persistent_session:
@@ -124,40 +139,88 @@ class Publisher:
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
 
+    @property
+    def protocol(self) -> str:
+        """The MQTT protocol of the current (or next) connection: "5" or "3.1.1"."""
+        return self._protocol.current
+
+    def _fallen_back(self, where: str, reason: str) -> None:
+        _LOGGER.warning(
+            "MQTT broker %s %s: falling back to 3.1.1 for this run. What that costs for "
+            "commands: %s",
+            where,
+            reason,
+            FALLBACK_COST,
+        )
+
+    async def close(self) -> None:
+        """Ask :meth:`run` to send what is queued, then ``offline``, then disconnect and return.
+
+        Returns at once; await the task running :meth:`run` (with a timeout of your choosing:
+        cancelling it still says ``offline``, without the rest of the queue).
+        """
+        self._closing.set()
+        self._wake.set()
+
     async def run(self) -> None:
-        """Stay connected until cancelled; on cancellation announce ``offline`` cleanly."""
+        """Stay connected until cancelled or closed; either way announce ``offline`` cleanly."""
         rotation = self.rotation
         lost = False
         ever_connected = False
-        while True:
-            attempt = rotation.next_attempt()
-            if attempt.delay > 0:
-                await asyncio.sleep(attempt.delay)
-            endpoint = attempt.endpoint
+        retry_now = False
+        while not self._closing.is_set():
+            if retry_now:
+                # Same endpoint at once, with the protocol the choice moved to (5 → 3.1.1).
+                endpoint = rotation.current
+            else:
+                attempt = rotation.next_attempt()
+                if attempt.delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), attempt.delay)
+                    if self._closing.is_set():
+                        return
+                endpoint = attempt.endpoint
+            retry_now = False
             established = False
+            client = self._client(endpoint)
             try:
-                async with self._client(endpoint) as client:
+                async with client:
                     established = True
                     rotation.connected()
                     self.endpoint = endpoint
+                    reason = self._protocol.connected()
+                    if reason is not None:
+                        self._fallen_back(str(endpoint), reason)
                     if ever_connected:
                         self.reconnects += 1
                         _LOGGER.info(
-                            "connected to MQTT broker %s again; republishing the latest state",
+                            "connected to MQTT broker %s again (MQTT %s); republishing the "
+                            "latest state",
                             endpoint,
+                            self.protocol,
                         )
                     else:
-                        _LOGGER.info("connected to MQTT broker %s", endpoint)
+                        _LOGGER.info(
+                            "connected to MQTT broker %s (MQTT %s)", endpoint, self.protocol
+                        )
                     ever_connected = True
                     lost = False
                     await self._serve(client)
             except (aiomqtt.MqttError, OSError, ssl.SSLError) as exc:
                 self.connected = False
                 self.endpoint = None
+                _drop_socket(client)
+                retry_now, reason = self._protocol.failed(exc)
+                if reason is not None:
+                    self._fallen_back(str(endpoint), reason)
+                if retry_now:
+                    continue
                 if established:
                     rotation.lost()
                 else:
                     rotation.failed()
+                if self._closing.is_set():
+                    return  # no broker to say goodbye to; the LWT says offline
                 if not lost:
                     if len(rotation.endpoints) > 1:
                         _LOGGER.warning(
@@ -183,7 +246,7 @@ class Publisher:
         try:
             await client.publish(self.topics.bridge_state, b"online", qos=1, retain=True)
             for handler in self._handlers:
-                if self.config.protocol == "5":
+                if self._protocol.current == "5":
                     # Retain-as-published: a command sent with the retain flag keeps it even
                     # when delivered live, so the guard can refuse it (MQTT 3.1.1 clears it).
                     options = SubscribeOptions(qos=handler.qos, retainAsPublished=True)
@@ -208,6 +271,8 @@ class Publisher:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._drain(client))
                 group.create_task(self._listen(client))
+        except* _Closed:
+            pass  # closed cleanly: the caller disconnects
         except* aiomqtt.MqttError as group_error:
             raise group_error.exceptions[0] from None
 
@@ -216,6 +281,10 @@ class Publisher:
         while True:
             message = outbox.pop()
             if message is None:
+                if self._closing.is_set():
+                    # Everything queued is out: "offline" is the last word, then disconnect.
+                    await client.publish(self.topics.bridge_state, b"offline", qos=1, retain=True)
+                    raise _Closed
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -240,3 +309,16 @@ class Publisher:
                         await handler.handle(message)
                     except Exception:
                         _LOGGER.exception("handler for %s failed", handler.topic_filter)
+
+
+def _drop_socket(client: aiomqtt.Client) -> None:
+    """Close the connection of a failed attempt.
+
+    aiomqtt 2 leaves paho's connection open when the CONNACK never comes (timeout): every such
+    attempt would leak a socket, and a broker like amqtt waits on it for a minute at its own
+    shutdown. paho's ``disconnect`` closes it through the callbacks aiomqtt registered.
+    """
+    paho = getattr(client, "_client", None)  # private: without it there is nothing to close
+    if paho is not None and paho.socket() is not None:
+        with contextlib.suppress(Exception):
+            paho.disconnect()
