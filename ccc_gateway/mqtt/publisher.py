@@ -239,8 +239,6 @@ class Publisher:
                             exc,
                         )
                     lost = True
-                elif not established:
-                    _LOGGER.debug("MQTT broker %s unavailable (%s)", endpoint, exc)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         try:
