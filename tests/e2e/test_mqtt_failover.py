@@ -4,7 +4,8 @@ The gateway lists both brokers (issue 16). One is frozen with a publication in f
 killed; the gateway moves to the other at once, sends the unacknowledged message again there,
 and every register update the emulator put on the line reaches a subscriber (once, or twice
 where QoS 1 repeated it: the check de-duplicates on meter, register and meter time, as a
-back-end does). Two plain Mosquittos are not a cluster: a subscriber listens on each.
+back-end does). Two plain Mosquittos are not a cluster: a subscriber listens on each. And the
+persistent session: commands sent while the gateway was away are handed over when it is back.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pytest
 
-from ccc_gateway.config import BrokerEndpoint, parse_config
+from ccc_gateway.config import BrokerEndpoint, MqttConfig, parse_config
+from ccc_gateway.mqtt import Publisher, Topics
+from ccc_gateway.mqtt.publisher import MessageHandler
 from ccc_gateway.ports import Backoff
 from ccc_gateway.service import Gateway
 from tests.cluster import fleet
@@ -181,3 +185,49 @@ async def test_first_endpoint_down_at_start_then_round_robin_back_to_it(
             )
     assert json.loads(retained_info.payload)["serial"] == "42000001"
     assert gateway.publisher.reconnects == 1
+
+
+async def commands_across_a_restart(port: int, protocol: str, *, clean_start: bool) -> list[bytes]:
+    """Connect a publisher with a command subscription, stop it, send a QoS 1 command while
+    it is away, start a new one with the same client id: what reached its handler."""
+    config = MqttConfig(
+        host="127.0.0.1",
+        port=port,
+        protocol="5" if protocol == "5" else "3.1.1",
+        clean_start=clean_start,
+    )
+    got: list[bytes] = []
+
+    async def handle(message: aiomqtt.Message) -> None:
+        got.append(bytes(message.payload))  # type: ignore[arg-type]
+
+    for round_ in range(2):
+        publisher = Publisher(
+            config, Topics("omnipower", "s"), client_id=f"s-{clean_start}", backoff=FAST
+        )
+        publisher.add_handler(MessageHandler("omnipower/+/cmd/+", handle))
+        task = asyncio.create_task(publisher.run())
+        await eventually(lambda p=publisher: p.connected)
+        if round_ == 1:
+            await asyncio.sleep(0.3)  # what the broker kept arrives now
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if round_ == 0:
+            async with aiomqtt.Client("127.0.0.1", port, identifier="sender") as sender:
+                await sender.publish("omnipower/1/cmd/refresh", b"while away", qos=1)
+    return got
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_persistent_session_keeps_commands_sent_while_the_gateway_was_away(
+    brokers: tuple[Mosquitto, Mosquitto], protocol: str
+) -> None:
+    """Clean start off (the default): the broker queues QoS 1 messages for the command
+    subscription while the gateway is gone and hands them over when it is back."""
+    broker = brokers[0]
+    broker.start()
+    kept = await commands_across_a_restart(broker.port, protocol, clean_start=False)
+    lost = await commands_across_a_restart(broker.port, protocol, clean_start=True)
+    assert kept == [b"while away"]
+    assert lost == [], "a clean start forgets the session: the control of this test"
