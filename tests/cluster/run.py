@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
@@ -112,6 +113,49 @@ def declare(node: RabbitNode) -> None:
     connection.close()
 
 
+async def _retained_seen(port: int, topic_filter: str) -> bool:
+    async with aiomqtt.Client("127.0.0.1", port, identifier=f"probe-{port}-{time.time_ns()}") as c:
+        await c.subscribe(topic_filter, qos=1)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.5):
+                async for _ in c.messages:
+                    return True
+    return False
+
+
+async def _probe(nodes: list[RabbitNode]) -> dict[str, bool]:
+    """What this RabbitMQ offers, checked rather than assumed (docs/cluster.md relies on it)."""
+    found: dict[str, bool] = {}
+    first, other = nodes[0].mqtt_port, nodes[1].mqtt_port
+    try:
+        async with aiomqtt.Client(
+            "127.0.0.1",
+            first,
+            identifier="probe-v5",
+            protocol=aiomqtt.ProtocolVersion.V5,
+            timeout=3,
+        ):
+            found["mqtt5"] = True
+    except aiomqtt.MqttError:
+        found["mqtt5"] = False
+    async with aiomqtt.Client("127.0.0.1", first, identifier="probe-pub") as c:
+        await c.publish("omniprobe/1/info", b"retained", qos=1, retain=True)
+    await asyncio.sleep(0.5)
+    found["exact"] = await _retained_seen(first, "omniprobe/1/info")
+    found["wildcard"] = await _retained_seen(first, "omniprobe/+/info")
+    found["other_node"] = await _retained_seen(other, "omniprobe/1/info")
+    async with aiomqtt.Client("127.0.0.1", first, identifier="probe-pub") as c:
+        await c.publish("omniprobe/1/info", b"", qos=1, retain=True)  # clear it
+    return found
+
+
+def _offers(probe: dict[str, bool]) -> str:
+    retained = "an exact-topic subscription" if probe["exact"] else "no subscription"
+    retained += ", a wildcard one" if probe["wildcard"] else " (not a wildcard one)"
+    retained += " on every node" if probe["other_node"] else " on the same node only"
+    return f"MQTT 5 {'yes' if probe['mqtt5'] else 'no'}; retained messages reach {retained}"
+
+
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -160,7 +204,10 @@ def cpu_seconds(pid: int) -> float:
 
 async def _sustained(host: str, port: int, publishers: int, each: int) -> float:
     """Messages per second *publishers* gateway publishers push through one broker (QoS 1)."""
-    config = MqttConfig(host=host, port=port, base_topic="omnibench", queue_size=100_000)
+    # 3.1.1 on both brokers: RabbitMQ 3.10 has no MQTT 5, and the ratio compares like with like.
+    config = MqttConfig(
+        host=host, port=port, protocol="3.1.1", base_topic="omnibench", queue_size=100_000
+    )
     pubs = [
         Publisher(
             config,
@@ -273,6 +320,8 @@ def _scenario(run: Run) -> int:
     cluster.start()
     declare(cluster.nodes[0])
     nodes = cluster.nodes
+    probe = asyncio.run(_probe(nodes))
+    run.say(f"checked: {_offers(probe)}")
     for index in range(len(nodes)):
         consumer = Consumer(ENERGY_QUEUE, nodes, index)
         consumer.start()
@@ -471,6 +520,7 @@ def _scenario(run: Run) -> int:
         f"{total_meters} meters pushing every {push_s:g} s (x{args.speed:g}); "
         f"{victim.name} killed for {args.down:g} s with {len(affected)} gateways on it"
     )
+    print(f"{_rabbit_version()}: {_offers(probe)}")
     print(
         f"{len(sent)} sent, {len(unique)} received, {lost} lost, {duplicates} duplicates"
         + (f", {wrong} WRONG VALUES" if wrong else "")
