@@ -41,17 +41,20 @@ meter without a breaker.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
+from ccc_gateway.protocol.cipher import Keys
 from ccc_gateway.protocol.dlms.control import LinkParameters
 from ccc_gateway.protocol.dlms.descriptors import CaptureObject
 from ccc_gateway.protocol.dlms.enums import ActionResult, DataAccessResult
 
 from ..model.breaker import BreakerRefused
 from ..model.meter import Meter
+from .association import HlsGmacServer
 from .model_profiles import (
     NOT_SPECIFIED,
     billing_columns,
@@ -233,14 +236,30 @@ def dlms_server_for(
     parameters: LinkParameters | None = None,
     inactivity_timeout: float = 20.0,
     inter_frame_timeout: float = 0.5,
+    challenge: Callable[[], bytes] = lambda: secrets.token_bytes(16),
+    invocation_counter: Callable[[], int] | None = None,
 ) -> DlmsServer:
     """The DLMS/COSEM server of *meter*: the OMNIPOWER objects over :class:`ModelProvider`,
     the four associations of PROTOCOL.md 2.3.2 (LLS with *password*), HDLC at
     *physical_address*. Wrap it in :class:`~meter_emulator.ports.optical_mux.DlmsServerEndpoint`
     for the optical mux. *ccc_available* says when the CCC association may be used (push off).
+
+    With local interface encryption (Z28 = 1, keys in ``[optical]``) the authenticated
+    associations take HLS-GMAC: *challenge* draws the meter's StoC (random by default: the
+    one impure default, a port's concern) and *invocation_counter* its counters (the model's
+    persisted one, shared with the push, by default).
     """
+    hls = None
+    security = meter.config.optical
+    if security is not None:  # Z28 = 1: HLS-GMAC instead of LLS
+        hls = HlsGmacServer(
+            Keys(security.encryption_key, security.authentication_key),
+            meter.identity.system_title,
+            challenge,
+            meter.next_invocation_counter if invocation_counter is None else invocation_counter,
+        )
     associations = omnipower_associations(
-        password=password, ccc_available=ccc_available, firmware_f1=firmware_f1
+        password=password, ccc_available=ccc_available, firmware_f1=firmware_f1, hls=hls
     )
     registry = build_omnipower_registry(ModelProvider(meter), associations)
     return DlmsServer(

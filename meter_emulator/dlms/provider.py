@@ -24,7 +24,7 @@ from ccc_gateway.protocol.dlms.enums import ActionResult, Conformance, DataAcces
 from ccc_gateway.protocol.omnipower_objects import OBJECTS, Access
 from ccc_gateway.protocol.omnipower_objects import CosemObject as ObjectInfo
 
-from .association import AssociationConfig, AssociationLn, Authentication
+from .association import AssociationConfig, AssociationLn, Authentication, HlsGmacServer
 from .interface import (
     AccessMode,
     Clock,
@@ -41,6 +41,7 @@ from .profile import ProfileGeneric
 from .registry import ObjectRegistry
 
 __all__ = [
+    "HLS_CONFORMANCE",
     "LLS_CONFORMANCE",
     "PUBLIC_CONFORMANCE",
     "MeterProvider",
@@ -54,6 +55,9 @@ PUBLIC_CONFORMANCE: Final = Conformance.GET | Conformance.BLOCK_TRANSFER_WITH_GE
 LLS_CONFORMANCE: Final = (
     PUBLIC_CONFORMANCE | Conformance.SET | Conformance.ACTION | Conformance.SELECTIVE_ACCESS
 )
+#: The LLS services plus general protection (general-glo-ciphering), as the public hints on
+#: OMNIPOWER's HLS association say (PROTOCOL.md 2.3.5).
+HLS_CONFORMANCE: Final = LLS_CONFORMANCE | Conformance.GENERAL_PROTECTION
 
 
 class MeterProvider(Protocol):
@@ -122,30 +126,36 @@ def omnipower_associations(
     password: bytes = b"12345",
     ccc_available: Callable[[], bool] = lambda: True,
     firmware_f1: bool = False,
+    hls: HlsGmacServer | None = None,
 ) -> tuple[AssociationConfig, ...]:
-    """The four associations of PROTOCOL.md 2.3.2 (optical and CCC SAPs swap on SW F1)."""
+    """The four associations of PROTOCOL.md 2.3.2 (optical and CCC SAPs swap on SW F1).
+
+    With *hls* (local interface encryption, Z28 = 1) the three authenticated associations take
+    HLS-GMAC with those keys instead of the LLS password, which they then refuse; the public
+    association stays as it is (read-only, no secrets).
+    """
     optical, ccc = (20, 19) if firmware_f1 else (19, 20)
+
+    def secured(
+        name: str, client_sap: int, *, available: Callable[[], bool] = lambda: True
+    ) -> AssociationConfig:
+        return AssociationConfig(
+            name,
+            client_sap,
+            16,
+            LLS_CONFORMANCE if hls is None else HLS_CONFORMANCE,
+            Authentication.LLS if hls is None else Authentication.HLS_GMAC,
+            password if hls is None else None,
+            available=available,
+            hls=hls,
+            writes_module_objects=name == "primary",
+        )
+
     return (
         AssociationConfig("public", 16, 1, PUBLIC_CONFORMANCE),
-        AssociationConfig(
-            "primary",
-            18,
-            16,
-            LLS_CONFORMANCE,
-            Authentication.LLS,
-            password,
-            writes_module_objects=True,
-        ),
-        AssociationConfig("optical", optical, 16, LLS_CONFORMANCE, Authentication.LLS, password),
-        AssociationConfig(
-            "ccc",
-            ccc,
-            16,
-            LLS_CONFORMANCE,
-            Authentication.LLS,
-            password,
-            available=ccc_available,
-        ),
+        secured("primary", 18),
+        secured("optical", optical),
+        secured("ccc", ccc, available=ccc_available),
     )
 
 

@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from .identity import Identity, TypeNumber, TypeNumberError
+from .software_codes import (
+    OpticalSecurity,
+    SoftwareCodes,
+    parse_optical_security,
+    parse_software_codes,
+)
 from .validation import ConfigError, Table, hex_key, obis_list, parse_days, time_of_day
 
 __all__ = [
@@ -175,6 +181,8 @@ class MeterConfig:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     push: PushConfig = field(default_factory=PushConfig)
     nominal_voltage_v: int = 230
+    codes: SoftwareCodes = field(default_factory=SoftwareCodes)
+    optical: OpticalSecurity | None = None  # HLS keys of the optical port (Z28 = 1)
 
     @property
     def phases(self) -> int:
@@ -268,7 +276,9 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
     drift = sw.number("rtc_drift_ppm", -500, 500, 0.0, "ppm")
     analysis_interval = sw.number("analysis_interval_min", 1, 1440, 60, "minutes")
     analysis = obis_list(sw, "analysis_channels", 24, DEFAULT_ANALYSIS)
+    codes = parse_software_codes(sw, type_number)
     sw.finish()
+    optical = parse_optical_security(root.table("optical"), codes)
 
     br = root.table("breaker")
     bases = br.get("cutoff_bases", list, f"a list of {', '.join(_CUTOFF_BASES)}", ["prepayment"])
@@ -376,4 +386,6 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
         display=display,
         push=push,
         nominal_voltage_v=int(nominal),
+        codes=codes,
+        optical=optical,
     )

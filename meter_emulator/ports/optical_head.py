@@ -29,14 +29,21 @@ def optical_mux_for(
     *,
     password: str = "12345",
     ccc_available: Callable[[], bool] = lambda: False,
+    invocation_counter: Callable[[], int] | None = None,
 ) -> OpticalMux:
     """Both protocol servers of *meter* behind the first-octet switch.
 
     *ccc_available* tells the DLMS server when the CCC association may be used (only while
     push is off); the same LLS password serves DLMS and 1107 programming mode.
+    *invocation_counter* numbers the HLS-GMAC answers when Z28 = 1 (the persisted counter).
     """
     iec = Iec62056Server(ModelOpticalMeter(meter), OpticalConfig(password=password))
-    dlms = dlms_server_for(meter, password=password.encode(), ccc_available=ccc_available)
+    dlms = dlms_server_for(
+        meter,
+        password=password.encode(),
+        ccc_available=ccc_available,
+        invocation_counter=invocation_counter,
+    )
     return OpticalMux(iec, DlmsServerEndpoint(dlms))
 
 
@@ -47,11 +54,17 @@ def optical_head(
     password: str = "12345",
     ccc_available: Callable[[], bool] = lambda: False,
     reaction_time: float = 0.2,
+    invocation_counter: Callable[[], int] | None = None,
 ) -> OpticalPort:
     """The running port on *link* (enter *link* first, then this).
 
     *reaction_time* (meter seconds, sped up with the link) is IEC 62056-21's tr, at least
     200 ms; the meter keeps the same pace for DLMS answers.
     """
-    mux = optical_mux_for(meter, password=password, ccc_available=ccc_available)
+    mux = optical_mux_for(
+        meter,
+        password=password,
+        ccc_available=ccc_available,
+        invocation_counter=invocation_counter,
+    )
     return OpticalPort(mux, link, reaction_time=reaction_time)
