@@ -53,8 +53,10 @@ from ccc_gateway.protocol.dlms.descriptors import CaptureObject
 from ccc_gateway.protocol.dlms.enums import ActionResult, DataAccessResult
 
 from ..model.breaker import BreakerRefused
+from ..model.firmware import ImageInvalid, image_signature, verify_image
 from ..model.meter import Meter
 from .association import HlsGmacServer
+from .image_transfer import ImageTransfer
 from .model_profiles import (
     NOT_SPECIFIED,
     billing_columns,
@@ -69,7 +71,7 @@ from .model_values import ENERGY, OK, REFUSED, Read, Write, read_table, write_ta
 from .provider import build_omnipower_registry, omnipower_associations
 from .server import DlmsServer
 
-__all__ = ["ModelProvider", "dlms_server_for"]
+__all__ = ["ModelProvider", "dlms_server_for", "image_transfer_for"]
 
 type Row = tuple[Data, ...]
 
@@ -226,6 +228,22 @@ class ModelProvider:
         return self._profile_rows
 
 
+def image_transfer_for(meter: Meter) -> ImageTransfer:
+    """Class 18 over the model: an image verifies as :mod:`..model.firmware` says, and
+    activating it changes the meter's software revision."""
+
+    def verify(image: bytes) -> str | None:
+        try:
+            return verify_image(image)
+        except ImageInvalid:
+            return None
+
+    def activate(image: bytes) -> None:
+        meter.activate_firmware(verify_image(image))
+
+    return ImageTransfer(verify, activate, image_signature)
+
+
 def dlms_server_for(
     meter: Meter,
     *,
@@ -261,7 +279,9 @@ def dlms_server_for(
     associations = omnipower_associations(
         password=password, ccc_available=ccc_available, firmware_f1=firmware_f1, hls=hls
     )
-    registry = build_omnipower_registry(ModelProvider(meter), associations)
+    registry = build_omnipower_registry(
+        ModelProvider(meter), associations, image_transfer=image_transfer_for(meter)
+    )
     return DlmsServer(
         registry,
         associations,

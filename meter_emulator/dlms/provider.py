@@ -25,6 +25,7 @@ from ccc_gateway.protocol.omnipower_objects import OBJECTS, Access
 from ccc_gateway.protocol.omnipower_objects import CosemObject as ObjectInfo
 
 from .association import AssociationConfig, AssociationLn, Authentication, HlsGmacServer
+from .image_transfer import ImageTransfer
 from .interface import (
     AccessMode,
     Clock,
@@ -246,9 +247,13 @@ def _object(provider: MeterProvider, info: ObjectInfo) -> CosemObject | None:
 
 
 def build_omnipower_registry(
-    provider: MeterProvider, associations: Sequence[AssociationConfig]
+    provider: MeterProvider,
+    associations: Sequence[AssociationConfig],
+    *,
+    image_transfer: ImageTransfer | None = None,
 ) -> ObjectRegistry:
-    """Every object of the shared table the meter has, plus Association LN and HDLC setup."""
+    """Every object of the shared table the meter has, plus Association LN and HDLC setup,
+    and Image transfer when given (read by all; its methods for authenticated associations)."""
     registry = ObjectRegistry()
     names = {a.name for a in associations}
     for info in OBJECTS:
@@ -264,4 +269,15 @@ def build_omnipower_registry(
     registry.add(association, dict.fromkeys(names, everyone))
     setup = HdlcSetup()
     registry.add(setup, dict.fromkeys(names, setup.default_rights()))
+    if image_transfer is not None:
+        reading = image_transfer.default_rights()
+        registry.add(
+            image_transfer,
+            {
+                a.name: reading
+                if a.authentication is Authentication.NONE
+                else Rights(reading.attributes, frozenset({1, 2, 3, 4}))
+                for a in associations
+            },
+        )
     return registry

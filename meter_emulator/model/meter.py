@@ -9,6 +9,7 @@ never logs; a refused command raises ValueError and changes nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +63,13 @@ class Meter(MeterEngine):
         until = self.now_us + round(seconds * 1_000_000) if seconds is not None else None
         self._due["override"] = NEVER if supply is None or until is None else until
         self._observe_supply()
+
+    def activate_firmware(self, firmware: str) -> None:
+        """A verified firmware image was activated (image transfer): the software revision
+        changes (1.1.0.2.0.255 and the readout's 0.2.0); everything else carries on."""
+        if not firmware or not firmware.isascii() or not firmware.isprintable():
+            raise ValueError("a printable ASCII software revision")
+        self.identity = dataclasses.replace(self.identity, firmware=firmware)
 
     def write_coupling(self, value: int) -> CouplingState:
         """Write CouplingState (1 disconnect, 2 release, 3 reconnect)."""

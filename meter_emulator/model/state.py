@@ -45,6 +45,7 @@ def dump_state(meter: Meter) -> dict[str, Any]:
         "relays": meter.relays.to_state(),
         "events": meter.events.to_state(),
         "event_status": int(meter.event_status),
+        "firmware": meter.identity.firmware,  # changed by an image transfer
     }
 
 
@@ -70,4 +71,6 @@ def restore_state(meter: Meter, state: dict[str, Any]) -> None:
     meter.relays.load_state(state["relays"])
     meter.events.load_state(state["events"])
     meter.event_status = EventStatus(state["event_status"])
+    if "firmware" in state:  # absent in states written before image transfer existed
+        meter.activate_firmware(str(state["firmware"]))
     meter.resume()
