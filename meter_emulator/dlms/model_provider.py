@@ -216,6 +216,9 @@ class ModelProvider:
     def set_capture_period(self, name: str, seconds: int) -> DataAccessResult:
         return OK if seconds == self.capture_period(name) else REFUSED
 
+    def standard_offset_min(self) -> int:
+        return self.meter.config.gmt_offset_h * 60
+
     # --- reading ------------------------------------------------------------------------------
 
     def _load_profile(self) -> list[Row]:

@@ -121,6 +121,10 @@ class MeterProvider(Protocol):
         """Change a profile's capture period."""
         ...
 
+    def standard_offset_min(self) -> int:
+        """The meter's standard time from UTC in minutes (Z11): where its local stamps sit."""
+        ...
+
 
 def omnipower_associations(
     *,
@@ -242,6 +246,7 @@ def _object(provider: MeterProvider, info: ObjectInfo) -> CosemObject | None:
             lambda: provider.profile_rows(name),
             capture_period=period,
             write_capture_period=write_period,
+            standard_offset_min=provider.standard_offset_min(),
         )
     return None
 
