@@ -322,9 +322,15 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
 
     pu = root.table("push")
     lists = ("han_nve_list_1", "han_nve_list_2", "dlms_push_1", "han_p1")
-    push_list = pu.get("list", str, " or ".join(lists), "han_nve_list_1")
+    push_list = pu.get("list", str, " or ".join(lists), codes.push_list or "han_nve_list_1")
     if push_list not in lists:
         raise ConfigError("push.list", " or ".join(lists))
+    if not codes.allows_push_list(push_list):
+        raise ConfigError(
+            "push.list",
+            f"Z16 {codes.frequency_code} ({codes.country}) sends {codes.push_list}, "
+            f"not {push_list}",
+        )
     absent = pu.get("absent", str, '"null_data" or "omit"', "null_data")
     if absent not in ("null_data", "omit"):
         raise ConfigError("push.absent", '"null_data" or "omit"')
