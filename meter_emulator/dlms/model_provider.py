@@ -56,6 +56,7 @@ from ..model.breaker import BreakerRefused
 from ..model.firmware import ImageInvalid, image_signature, verify_image
 from ..model.meter import Meter
 from .association import HlsGmacServer
+from .display_lists import DISPLAY_LISTS, DisplayList
 from .image_transfer import ImageTransfer
 from .logs import LOGS
 from .model_profiles import NOT_SPECIFIED, date_time, load_profile_columns, load_profile_rows
@@ -73,7 +74,7 @@ from .model_values import (
 from .provider import build_omnipower_registry, omnipower_associations
 from .server import DlmsServer
 
-__all__ = ["ModelProvider", "dlms_server_for", "image_transfer_for"]
+__all__ = ["ModelProvider", "display_lists_for", "dlms_server_for", "image_transfer_for"]
 
 type Row = tuple[Data, ...]
 
@@ -222,6 +223,21 @@ class ModelProvider:
         return self._profile_rows
 
 
+def display_lists_for(meter: Meter) -> tuple[DisplayList, ...]:
+    """The three display lists over the model (remote display configuration)."""
+
+    def bind(name: str) -> DisplayList:
+        def codes() -> tuple[str, ...]:
+            return tuple(getattr(meter.display.config, name))
+
+        def configure(new: tuple[str, ...]) -> None:
+            meter.configure_display(name, new)
+
+        return DisplayList(name, codes, configure)
+
+    return tuple(bind(name) for name in DISPLAY_LISTS)
+
+
 def image_transfer_for(meter: Meter) -> ImageTransfer:
     """Class 18 over the model: an image verifies as :mod:`..model.firmware` says, and
     activating it changes the meter's software revision."""
@@ -274,7 +290,10 @@ def dlms_server_for(
         password=password, ccc_available=ccc_available, firmware_f1=firmware_f1, hls=hls
     )
     registry = build_omnipower_registry(
-        ModelProvider(meter), associations, image_transfer=image_transfer_for(meter)
+        ModelProvider(meter),
+        associations,
+        image_transfer=image_transfer_for(meter),
+        display_lists=display_lists_for(meter),
     )
     return DlmsServer(
         registry,

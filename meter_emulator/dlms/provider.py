@@ -25,6 +25,7 @@ from ccc_gateway.protocol.omnipower_objects import OBJECTS, Access
 from ccc_gateway.protocol.omnipower_objects import CosemObject as ObjectInfo
 
 from .association import AssociationConfig, AssociationLn, Authentication, HlsGmacServer
+from .display_lists import DisplayList
 from .image_transfer import ImageTransfer
 from .interface import (
     AccessMode,
@@ -261,9 +262,11 @@ def build_omnipower_registry(
     associations: Sequence[AssociationConfig],
     *,
     image_transfer: ImageTransfer | None = None,
+    display_lists: Sequence[DisplayList] = (),
 ) -> ObjectRegistry:
     """Every object of the shared table the meter has, plus Association LN and HDLC setup,
-    and Image transfer when given (read by all; its methods for authenticated associations)."""
+    Image transfer when given (read by all; its methods for authenticated associations) and
+    the display lists (read by all; capture_objects written by authenticated associations)."""
     registry = ObjectRegistry()
     names = {a.name for a in associations}
     for info in OBJECTS:
@@ -279,6 +282,16 @@ def build_omnipower_registry(
     registry.add(association, dict.fromkeys(names, everyone))
     setup = HdlcSetup()
     registry.add(setup, dict.fromkeys(names, setup.default_rights()))
+    for display in display_lists:
+        reading = display.default_rights()
+        writing = Rights({**reading.attributes, 3: AccessMode.READ_AND_WRITE})
+        registry.add(
+            display,
+            {
+                a.name: reading if a.authentication is Authentication.NONE else writing
+                for a in associations
+            },
+        )
     if image_transfer is not None:
         reading = image_transfer.default_rights()
         registry.add(

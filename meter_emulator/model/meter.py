@@ -251,6 +251,12 @@ class Meter(MeterEngine):
         """Every register by OBIS C.D.E: (value, unit), for the display and the control socket."""
         return readings(self)
 
+    def configure_display(self, name: str, codes: tuple[str, ...]) -> None:
+        """Remote display configuration: replace the auto, manual or battery list (16/30/8
+        readings the meter has; the manual list keeps the legal readings)."""
+        known = frozenset(self.readings()) | frozenset({"0.0.0"})
+        self.display.configure(name, tuple(codes), known)
+
     def display_press(self) -> None:
         """A short press of the left push button: steps the manual (or battery) list."""
         self.display.press(self.now_us, powered=self.measured.powered)
@@ -278,6 +284,11 @@ class Meter(MeterEngine):
                 abs(ph.active_mw) / 1000 > PHASE_CURRENT_INDICATOR_W for ph in measured.phases
             ),
             "error": "clock" if self.clock.invalid else None,
+            # Module indication: which module communicates (the primary module when Z3 has
+            # one); the radio network symbol on meters with radio (X11).
+            "module": "primary" if self.config.primary_module else None,
+            "radio": self.identity.type_number.radio,
+            "text": self._text_field(),
         }
         return self.display.render(
             self.now_us,
@@ -286,6 +297,18 @@ class Meter(MeterEngine):
             self.config.display_format,
             powered=measured.powered,
         )
+
+    def _text_field(self) -> str | None:
+        """The text field: additional text on the meter's function (the emulator's choice of
+        texts: a warning before a cut-off, a cut-off, low credit)."""
+        state = self.breaker.state if self.breaker.present else None
+        if state is CouplingState.PRE_CUTOFF_WARNING:
+            return "WARNING"
+        if state is not None and not state.closed and state is not CouplingState.DISCONNECTED:
+            return "CUT-OFF"
+        if self.prepayment.enabled and self.prepayment.low_credit:
+            return "CREDIT-LOW"
+        return None
 
     def true_time(self) -> datetime:
         """The simulation's true (UTC) time."""
