@@ -43,6 +43,7 @@ from ..protocol.errors import (
 )
 from ..protocol.hdlc import HdlcAddress
 from ..protocol.omnipower_objects import OBJECTS, CosemObject, by_name
+from .hls_counter import HlsCounterFile
 from .session import (
     MeterClock,
     ObjectRefused,
@@ -66,6 +67,8 @@ _CLOCK_OBIS: Final = bytes([0, 1, 1, 0, 0, 255])
 _BY_LOGICAL_NAME: Final = {obj.logical_name: obj for obj in OBJECTS}
 #: 2020-01-01T00:00:00Z, the start of the clock-based invocation counter floor.
 _EPOCH_2020: Final = 1_577_836_800
+#: HLS counters reserved on disk before a session starts (a session uses a few dozen).
+SESSION_COUNTERS: Final = 500
 #: Column OBIS → load-profile key (PROTOCOL.md 2.3.4: A+, A−, R+, R− in the profile).
 _PROFILE_COLUMNS: Final = {
     bytes([1, 1, 1, 8, 0, 255]): "active_energy_import",
@@ -75,8 +78,11 @@ _PROFILE_COLUMNS: Final = {
 }
 
 
-def open_optical_port(config: OpticalPortConfig) -> OpticalPort:
-    """The port *config* describes: DLMS over HDLC, or the IEC 62056-21 readout fallback."""
+def open_optical_port(
+    config: OpticalPortConfig, *, counters: HlsCounterFile | None = None
+) -> OpticalPort:
+    """The port *config* describes: DLMS over HDLC, or the IEC 62056-21 readout fallback.
+    *counters* keeps the HLS-GMAC invocation counters across restarts."""
     if config.protocol == "iec62056-21":
         from .iec62056_21_session import iec62056_port
 
@@ -100,7 +106,7 @@ def open_optical_port(config: OpticalPortConfig) -> OpticalPort:
             )
             return result
 
-    return DlmsOpticalPort(config, opener)
+    return DlmsOpticalPort(config, opener, counters=counters)
 
 
 class DlmsOpticalPort:
@@ -113,8 +119,10 @@ class DlmsOpticalPort:
         *,
         response_timeout: float = 2.0,
         open_timeout: float = 5.0,
+        counters: HlsCounterFile | None = None,
     ) -> None:
         self.config = config
+        self._counters = counters
         self._open_stream = open_stream
         self.response_timeout = response_timeout
         self.open_timeout = open_timeout
@@ -125,16 +133,24 @@ class DlmsOpticalPort:
         self._invocation_counter = 0
 
     def _next_invocation_counter(self) -> int:
-        """Our next HLS-GMAC invocation counter: past every one this port used, and past a
-        clock-based floor so that a restarted gateway does not reuse one with the same key.
+        """Our next HLS-GMAC invocation counter: past every one this port used, past every one
+        reserved on disk (``counters``), and past a clock-based floor, so that a restarted
+        gateway never reuses one with the same key.
 
-        The floor is 8 per second since 2020 (the counter is 32 bits: enough until 2036); a
-        session uses far fewer than 8 counters per second of the time between two starts.
-        Persisting the counter would lift that assumption (docs/gateway.md).
+        The floor is 8 per second since 2020 (the counter is 32 bits: enough until 2036), a
+        second line of defence when the state directory is lost. Before the session starts,
+        :data:`SESSION_COUNTERS` more are reserved on disk.
         """
         floor = max(int(time.time()) - _EPOCH_2020, 0) * 8
-        self._invocation_counter = max(self._invocation_counter, floor, 1)
+        stored = self._counters.reserved(self._counter_key) if self._counters else 0
+        self._invocation_counter = max(self._invocation_counter, floor, stored, 1)
+        if self._counters is not None:
+            self._counters.reserve(self._counter_key, self._invocation_counter + SESSION_COUNTERS)
         return self._invocation_counter
+
+    @property
+    def _counter_key(self) -> str:
+        return f"{self.config.system_title.hex().upper()} {self.config.description}"
 
     @property
     def description(self) -> str:
@@ -186,6 +202,8 @@ class DlmsOpticalPort:
                 self._invocation_counter = max(
                     self._invocation_counter, client.session.invocation_counter
                 )
+                if self._counters is not None and hls is not None:
+                    self._counters.reserve(self._counter_key, self._invocation_counter)
                 writer.close()
                 with contextlib.suppress(OSError, ConnectionError):
                     await writer.wait_closed()

@@ -127,6 +127,10 @@ async def test_the_gateway_reads_and_commands_a_z28_meter_over_hls(
     assert outcome["status"] == "done", outcome
     assert outcome["state"]["coupling_state"] == 1
     assert meter.breaker.state is CouplingState.DISCONNECTED
+    # Our counters are reserved in the state directory, past every one the meter saw.
+    reserved = json.loads((tmp_path / "state" / "optical_hls_counters.json").read_text())
+    (value,) = reserved.values()
+    assert value > 0
 
 
 async def test_a_wrong_key_is_refused_with_a_named_error(
