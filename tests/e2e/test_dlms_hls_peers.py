@@ -88,14 +88,16 @@ def gurux_hls_reads(where: str, *, encryption_key: str) -> dict[str, Any]:
         before = len(sent)
         reply = exchange(client.read(number, 2)[0])
         client.updateValue(number, 2, reply.value)
+        get_tags = [frame[11] for frame in sent[before:]]  # after 7E A0xx dst src ctrl hcs LLC
+        # The object list: a long answer, in ciphered blocks.
+        objects = client.parseObjects(exchange(client.getObjectsRequest()).data, True)
         return {
+            "objects": len(objects),
             "meter_number": number.value,
             "general_protection": bool(
                 client.negotiatedConformance & Conformance.GENERAL_PROTECTION
             ),
-            "get_tags": [
-                frame[11] for frame in sent[before:]
-            ],  # after 7E A0xx dst src ctrl hcs LLC
+            "get_tags": get_tags,
         }
     finally:
         wire.close()
@@ -105,6 +107,7 @@ async def test_gurux_reads_a_z28_meter_over_hls_gmac() -> None:
     async with encrypted_port() as where:
         read = await in_thread(where, lambda there: gurux_hls_reads(there, encryption_key=EK))
     assert read["meter_number"] == METER_NUMBER
+    assert read["objects"] > 50
     assert read["general_protection"] is True
     assert read["get_tags"] == [0xDB]  # general-glo-ciphering
 
