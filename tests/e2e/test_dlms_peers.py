@@ -353,7 +353,11 @@ def gurux_reads_logs(where: str) -> dict[str, Any]:
             for item, co in profile.captureObjects
         ]
         low, high, _ = RANGES[name]
-        request = session.client.readRowsByRange(profile, low, high)
+        # Gurux gives a naive datetime deviation 0 (UTC here); the bounds are meter local time.
+        cest = timezone(timedelta(hours=2))
+        request = session.client.readRowsByRange(
+            profile, low.replace(tzinfo=cest), high.replace(tzinfo=cest)
+        )
         session.client.updateValue(profile, 2, session.exchange(request[0]).value)
         by_range = [list(row) for row in profile.buffer]
         request = session.client.readRowsByEntry(profile, 1, 2)
