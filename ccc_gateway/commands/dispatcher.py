@@ -118,6 +118,8 @@ class CommandDispatcher:
     answer: Callable[[CommandResult], None]
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     counters: dict[str, int] = field(default_factory=dict)
+    #: The same counts per meter id, for that meter's diagnostics topic.
+    meter_counters: dict[str, dict[str, int]] = field(default_factory=dict)
     _queues: dict[str, _MeterQueue] = field(default_factory=dict)
     _closing: bool = False
     _accepting: bool = True
@@ -297,10 +299,15 @@ class CommandDispatcher:
         return CommandResult(*ids, "done", None, None, state)
 
     def _finish(self, result: CommandResult, *, topic: str | None = None) -> None:
-        self.counters[result.status] = self.counters.get(result.status, 0) + 1
+        keys = [result.status]
         if result.reason is not None:
-            key = f"{result.status}:{result.reason}"
+            keys.append(f"{result.status}:{result.reason}")
+        per_meter = (
+            self.meter_counters.setdefault(result.meter, {}) if result.meter is not None else {}
+        )
+        for key in keys:
             self.counters[key] = self.counters.get(key, 0) + 1
+            per_meter[key] = per_meter.get(key, 0) + 1
         level = logging.INFO if result.status == "done" else logging.WARNING
         _AUDIT.log(
             level,

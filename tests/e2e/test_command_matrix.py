@@ -123,7 +123,7 @@ async def test_the_command_matrix_against_the_emulator(
     port = mosquitto.port
     async with emulator(tmp_path) as emulated, subscriber(port, RESULT) as sub:
         meter = emulated.meter
-        async with gateway(data):
+        async with gateway(data) as service:
             await send(port, "breaker", signed("breaker", body("off-1", action="disconnect")))
             first = await answer(sub, "off-1")
             assert first["status"] == "done", first
@@ -150,6 +150,14 @@ async def test_the_command_matrix_against_the_emulator(
             result = await answer(sub, "ret-1")
             assert (result["status"], result["reason"]) == ("rejected", "retained")
             assert meter.breaker.state is CouplingState.DISCONNECTED
+            # Each kind counted for the meter's diagnostics topic.
+            assert service.command_counters(SERIAL) == {
+                "done": 1,
+                "rejected": 4,
+                "rejected:bad_signature": 1,
+                "rejected:invalid_arguments": 2,
+                "rejected:retained": 1,
+            }
 
         # The meter is switched back by hand while the gateway is down; then the same
         # command is replayed to a restarted gateway: it must not run again.

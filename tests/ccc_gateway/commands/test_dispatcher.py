@@ -188,3 +188,20 @@ def test_every_answer_matches_the_contract() -> None:
         status = "done" if reason is None else "failed"
         result = CommandResult(METER, "c-1", "breaker", status, reason, "text", {"state": "x"})
         jsonschema.validate(result.payload(now), schema)
+
+
+async def test_answers_are_counted_per_meter_for_its_diagnostics() -> None:
+    meter, clock = ScriptedMeter(), Clock()
+    dispatcher, _ = make(meter, clock)
+    dispatcher.receive(TOPIC, command(clock), retained=False)
+    dispatcher.receive(TOPIC, command(clock), retained=False)
+    dispatcher.receive(TOPIC, b"{", retained=False)
+    await settle(dispatcher)
+    assert dispatcher.meter_counters == {
+        METER: {"done": 1, "rejected": 2, "rejected:duplicate": 1, "rejected:malformed": 1}
+    }
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(
+        (Path(__file__).parents[3] / "docs" / "schemas" / "diagnostics.schema.json").read_text()
+    )
+    jsonschema.validate(dispatcher.meter_counters[METER], schema["properties"]["commands"])
