@@ -171,6 +171,7 @@ class CommandDispatcher:
             )
             return
         if self._closing or not self._accepting:
+            self.guard.release(command)
             self._finish(
                 CommandResult(
                     command.meter,
@@ -178,13 +179,15 @@ class CommandDispatcher:
                     command.name,
                     "rejected",
                     "shutdown",
-                    "the gateway is stopping; nothing was sent to the meter",
+                    "the gateway is stopping; nothing was sent to the meter (the same id may "
+                    "be sent again)",
                 ),
                 topic=topic,
             )
             return
         slot = self._queues.setdefault(command.meter, _MeterQueue())
         if slot.queue.full():
+            self.guard.release(command)
             self._finish(
                 CommandResult(
                     command.meter,
@@ -192,7 +195,8 @@ class CommandDispatcher:
                     command.name,
                     "rejected",
                     "busy",
-                    f"{MAX_QUEUED} commands are already waiting for this meter",
+                    f"{MAX_QUEUED} commands are already waiting for this meter; retry later "
+                    "(the same id may be sent again)",
                 ),
                 topic=topic,
             )
@@ -229,6 +233,7 @@ class CommandDispatcher:
             for slot in self._queues.values():
                 while not slot.queue.empty():
                     command = slot.queue.get_nowait()
+                    self.guard.release(command)
                     self._finish(
                         CommandResult(
                             command.meter,
@@ -237,7 +242,7 @@ class CommandDispatcher:
                             "failed",
                             "shutdown",
                             "the gateway stopped before the command ran; nothing was sent to "
-                            "the meter",
+                            "the meter (the same id may be sent again)",
                         )
                     )
             workers = [s.worker for s in self._queues.values() if s.worker is not None]

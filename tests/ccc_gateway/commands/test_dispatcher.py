@@ -176,6 +176,27 @@ async def test_shutdown_answers_queued_commands() -> None:
     assert sorted(final) == [("a", "failed", "shutdown"), ("b", "failed", "shutdown")]
 
 
+async def test_a_command_queued_at_shutdown_may_be_resent_with_its_id() -> None:
+    """ "b" never reached the meter, so its id is not spent; "a" was running: it stays spent."""
+    meter, clock = ScriptedMeter(), Clock()
+    meter.gate = asyncio.Event()
+    dispatcher, answers = make(meter, clock)
+    dispatcher.receive(TOPIC, command(clock, "a"), retained=False)
+    dispatcher.receive(TOPIC, command(clock, "b"), retained=False)
+    await asyncio.sleep(0)
+    await dispatcher.aclose()
+    meter.gate.set()
+    dispatcher.receive(TOPIC, command(clock, "a"), retained=False)
+    dispatcher.receive(TOPIC, command(clock, "b"), retained=False)
+    await settle(dispatcher)
+    assert meter.executed == ["b"]
+    assert [(a.id, a.reason) for a in answers[-3:]] == [
+        ("a", "duplicate"),
+        ("b", None),
+        ("b", None),
+    ]
+
+
 def test_every_answer_matches_the_contract() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(
