@@ -63,6 +63,9 @@ class GatewayLink(Protocol):
     def put(self, message: Message) -> None:
         """Hand a message to the publisher (never blocks)."""
 
+    def command_counters(self, meter_id: str) -> dict[str, int] | None:
+        """Final command answers for *meter_id* by status and reason; None without commands."""
+
 
 def port_for(config: CccPortConfig) -> Callable[[], ByteSource]:
     """A factory of fresh port objects (ports are reusable but the loop makes a new one each
@@ -361,6 +364,9 @@ class MeterChannel:
         if not self._info_sent:
             self.publish_info()
         payload = diagnostics_payload(self.view, self.now())
+        commands = self.gateway.command_counters(meter_id)
+        if commands is not None:
+            payload["commands"] = commands
         self.gateway.put(
             Message(
                 self.gateway.topics.meter(meter_id, "diagnostics"), dumps(payload), Delivery.STATE

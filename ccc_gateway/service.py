@@ -146,6 +146,12 @@ class Gateway:
         """Hand a message to the publisher (never blocks)."""
         self.publisher.put(message)
 
+    def command_counters(self, meter_id: str) -> dict[str, int] | None:
+        """For ``diagnostics.commands``: answers by status and ``status:reason``."""
+        if self.dispatcher is None:
+            return None
+        return dict(sorted(self.dispatcher.meter_counters.get(meter_id, {}).items()))
+
     async def run(self) -> None:
         """Read every port and keep MQTT connected until :meth:`aclose` or cancellation."""
         _LOGGER.info(

@@ -118,6 +118,8 @@ class CommandDispatcher:
     answer: Callable[[CommandResult], None]
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     counters: dict[str, int] = field(default_factory=dict)
+    #: The same counts per meter id, for that meter's diagnostics topic.
+    meter_counters: dict[str, dict[str, int]] = field(default_factory=dict)
     _queues: dict[str, _MeterQueue] = field(default_factory=dict)
     _closing: bool = False
     _accepting: bool = True
@@ -169,6 +171,7 @@ class CommandDispatcher:
             )
             return
         if self._closing or not self._accepting:
+            self.guard.release(command)
             self._finish(
                 CommandResult(
                     command.meter,
@@ -176,13 +179,15 @@ class CommandDispatcher:
                     command.name,
                     "rejected",
                     "shutdown",
-                    "the gateway is stopping; nothing was sent to the meter",
+                    "the gateway is stopping; nothing was sent to the meter (the same id may "
+                    "be sent again)",
                 ),
                 topic=topic,
             )
             return
         slot = self._queues.setdefault(command.meter, _MeterQueue())
         if slot.queue.full():
+            self.guard.release(command)
             self._finish(
                 CommandResult(
                     command.meter,
@@ -190,7 +195,8 @@ class CommandDispatcher:
                     command.name,
                     "rejected",
                     "busy",
-                    f"{MAX_QUEUED} commands are already waiting for this meter",
+                    f"{MAX_QUEUED} commands are already waiting for this meter; retry later "
+                    "(the same id may be sent again)",
                 ),
                 topic=topic,
             )
@@ -227,6 +233,7 @@ class CommandDispatcher:
             for slot in self._queues.values():
                 while not slot.queue.empty():
                     command = slot.queue.get_nowait()
+                    self.guard.release(command)
                     self._finish(
                         CommandResult(
                             command.meter,
@@ -235,7 +242,7 @@ class CommandDispatcher:
                             "failed",
                             "shutdown",
                             "the gateway stopped before the command ran; nothing was sent to "
-                            "the meter",
+                            "the meter (the same id may be sent again)",
                         )
                     )
             workers = [s.worker for s in self._queues.values() if s.worker is not None]
@@ -297,10 +304,15 @@ class CommandDispatcher:
         return CommandResult(*ids, "done", None, None, state)
 
     def _finish(self, result: CommandResult, *, topic: str | None = None) -> None:
-        self.counters[result.status] = self.counters.get(result.status, 0) + 1
+        keys = [result.status]
         if result.reason is not None:
-            key = f"{result.status}:{result.reason}"
+            keys.append(f"{result.status}:{result.reason}")
+        per_meter = (
+            self.meter_counters.setdefault(result.meter, {}) if result.meter is not None else {}
+        )
+        for key in keys:
             self.counters[key] = self.counters.get(key, 0) + 1
+            per_meter[key] = per_meter.get(key, 0) + 1
         level = logging.INFO if result.status == "done" else logging.WARNING
         _AUDIT.log(
             level,

@@ -177,6 +177,10 @@ class CommandGuard:
             envelope.meter, envelope.name, envelope.id, envelope.expires_at, args
         )
 
+    def release(self, command: AcceptedCommand) -> None:
+        """*command* was answered without reaching the meter: its id may be used again."""
+        self.seen.forget(command.meter, command.id)
+
     def _check_signature(self, envelope: CommandEnvelope, ids: dict[str, Any]) -> None:
         if self.secret is None:
             return

@@ -55,6 +55,11 @@ class SeenIds:
         """Record an accepted id (the guard calls this before the command may run)."""
         self._add(meter, command_id, forget_at)
 
+    def forget(self, meter: str, command_id: str) -> None:
+        """Drop an id whose command was answered without reaching the meter (``busy``, or
+        ``shutdown`` before it ran), so that the sender may send it again as it was."""
+        self._until.pop((meter, command_id), None)  # its heap entry no longer matches: skipped
+
     def forget_expired(self, now: datetime) -> None:
         """Drop every id whose ``forget_at`` has passed."""
         heap = self._heap
@@ -120,6 +125,16 @@ class FileSeenIds(SeenIds):
                 f"the gateway cannot record command ids ({type(exc).__name__}); "
                 "refused so that it cannot run twice"
             ) from None
+
+    def forget(self, meter: str, command_id: str) -> None:
+        """Drop the id on disk too; if that write fails the id stays (the safe direction)."""
+        forget_at = self._until.pop((meter, command_id), None)
+        if forget_at is None:
+            return
+        try:
+            self._write()
+        except OSError:
+            self._until[(meter, command_id)] = forget_at  # still on disk: still a duplicate
 
     def _load(self, now: datetime, lifetime: timedelta) -> None:
         try:

@@ -122,3 +122,13 @@ def test_a_damaged_record_refuses_what_may_have_run_before(tmp_path: Path, text:
         "accepted"
     )
     assert json.loads(path.read_text())["format"] == 1  # repaired by the first write
+
+
+def test_an_id_answered_without_reaching_the_meter_may_be_sent_again(tmp_path: Path) -> None:
+    path = tmp_path / "command_ids.json"
+    g = guard(store(path))
+    raw = command("c-1", NOW + timedelta(seconds=30))
+    accepted = g.check(topic=TOPIC, payload=raw, retained=False, now=NOW)
+    g.release(accepted)  # e.g. still queued at shutdown: failed/shutdown, never sent
+    assert json.loads(path.read_text())["ids"] == []
+    assert check(guard(store(path)), raw) == "accepted"
