@@ -29,7 +29,8 @@ from .errors import (
 from .events import FrameRejected, PushReceived
 from .frame_reader import DEFAULT_MAX_FRAME_LENGTH, FrameReader
 from .hdlc import parse_frame
-from .push import DEFAULT_RESOLUTION, Push, Resolution, fast_push, interpret_body
+from .push import DEFAULT_RESOLUTION, Push, Resolution, interpret_body
+from .push_fast import fast_push
 from .segments import Reassembler
 
 if TYPE_CHECKING:
