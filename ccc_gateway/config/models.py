@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from ..protocol import Keys, Resolution
+from ..protocol import Keys, Resolution, SecurityPolicy
 
 __all__ = [
     "COMMAND_NAMES",
@@ -134,6 +134,8 @@ class MeterConfig:
     serial: str | None = None
     encryption_key: Secret | None = None
     authentication_key: Secret | None = None
+    #: Which ciphered pushes are accepted; plaintext never is once keys are set.
+    security: SecurityPolicy = SecurityPolicy.AUTHENTICATED
     timezone: ZoneInfo | None = None
     resolution: Resolution = field(default_factory=Resolution)
     p1: bool = False

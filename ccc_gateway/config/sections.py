@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
-from ..protocol import Resolution
+from ..protocol import Resolution, SecurityPolicy
 from .models import (
     COMMAND_NAMES,
     CccPortConfig,
@@ -106,6 +106,7 @@ def meter_section(table: Table, index: int) -> MeterConfig:
         raise ConfigError(
             table.name("authentication_key"), "a different key than encryption_key (KeyType 65)"
         )
+    security = security_policy(table, encryption_key, authentication_key)
     timezone = zone(table, "timezone")
     p1 = table.get("p1", bool, "true or false", False)
     resolution = resolution_section(table.table("resolution"))
@@ -121,12 +122,46 @@ def meter_section(table: Table, index: int) -> MeterConfig:
         serial=serial,
         encryption_key=encryption_key,
         authentication_key=authentication_key,
+        security=security,
         timezone=timezone,
         resolution=resolution,
         p1=p1,
         optical=optical,
         commands=commands,
     )
+
+
+def security_policy(
+    table: Table, encryption_key: Secret | None, authentication_key: Secret | None
+) -> SecurityPolicy:
+    """``security``: which ciphered pushes a keyed meter accepts (strict unless opted out).
+
+    ``"authenticated"`` (default): only pushes whose GCM tag verified, which needs both keys.
+    ``"encryption_only"``: also pushes with security control 0x20 (no tag), for a meter that
+    really sends them; their values are not protected against changes on the wire. Plaintext
+    is refused either way once keys are configured.
+    """
+    expected = '"authenticated" (default) or "encryption_only"'
+    value = table.get("security", str, expected, SecurityPolicy.AUTHENTICATED.value)
+    try:
+        policy = SecurityPolicy(value)
+    except ValueError:
+        raise ConfigError(table.name("security"), expected) from None
+    if policy is SecurityPolicy.ENCRYPTION_ONLY and encryption_key is None:
+        raise ConfigError(
+            table.name("encryption_key"), 'required with security = "encryption_only"'
+        )
+    if (
+        policy is SecurityPolicy.AUTHENTICATED
+        and encryption_key is not None
+        and authentication_key is None
+    ):
+        raise ConfigError(
+            table.name("authentication_key"),
+            "32 hex digits (KeyType 65): authenticated pushes need it; for a meter that really "
+            'sends encryption-only pushes (security control 0x20) set security = "encryption_only"',
+        )
+    return policy
 
 
 def commands_list(table: Table, optical: OpticalPortConfig | None) -> frozenset[str]:

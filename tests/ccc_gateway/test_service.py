@@ -70,11 +70,32 @@ def test_encrypted_vector_takes_its_id_from_the_push(tmp_path: Path) -> None:
     assert gateway.channels[0].view.meter_id == "27581522"
 
 
-def test_wrong_key_names_the_meter_from_the_system_title(tmp_path: Path) -> None:
+def test_a_rejected_frame_never_names_the_meter(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 10: a GCM-failed frame's system title is as forgeable as the rest of it.
+
+    Until then the title named the meter (topics under 27581522 from a frame that failed its
+    tag); now the id comes only from checked pushes or the configured serial.
+    """
     gateway = make_gateway(tmp_path, encryption_key="00" * 16, authentication_key="11" * 16)
-    gateway.channels[0].port_data(frame(RADIUS))
-    messages = published(gateway)
-    assert set(messages) == {"info", "diagnostics"}
+    channel = gateway.channels[0]
+    with caplog.at_level(logging.WARNING):
+        channel.port_data(frame(RADIUS))
+    assert published(gateway) == {}
+    assert channel.view.meter_id is None
+    assert channel.view.system_title is None
+    assert channel.view.errors == {"authentication_failed": 1}
+    assert "set serial" in caplog.text
+    (tmp_path / "named").mkdir()
+    named = make_gateway(
+        tmp_path / "named",
+        serial="27581522",
+        encryption_key="00" * 16,
+        authentication_key="11" * 16,
+    )
+    named.channels[0].port_data(frame(RADIUS))
+    messages = published(named)
     assert messages["diagnostics"].topic == "omnipower/27581522/diagnostics"
     assert body(messages["diagnostics"])["errors"] == {"authentication_failed": 1}
 
