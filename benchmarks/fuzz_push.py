@@ -47,7 +47,7 @@ from ccc_gateway.protocol.hdlc import HdlcRoute, route_of
 from meter_emulator.ports.ccc_frames import PushSecurity, build_push_frame, system_title_for
 from tests.vectors import RADIUS, frame, key, vectors
 
-__all__ = ["MUTATIONS", "Mutation", "Outcome", "Seed", "judge", "mutate", "run", "seeds"]
+__all__ = ["MUTATIONS", "Mutation", "Outcome", "Seed", "judge", "mutate", "run", "seed_of", "seeds"]
 
 #: The Green Book's example keys (EK 00..0F, AK D0..DF) for the synthetic seeds.
 SYNTHETIC_KEYS: Final = Keys(bytes(range(16)), bytes(range(0xD0, 0xE0)))
@@ -92,7 +92,8 @@ class Seed:
     fcs: int
 
 
-def _seed(name: str, raw: bytes, keys: Keys) -> Seed:
+def seed_of(name: str, raw: bytes, keys: Keys) -> Seed:
+    """*raw*, a genuine encrypted push that *keys* open, as a fuzz seed."""
     hdlc = parse_frame(raw)
     push = decode_frame(raw, security=SecurityContext(keys))
     info_start = raw.index(hdlc.information)
@@ -124,7 +125,7 @@ def seeds() -> tuple[Seed, ...]:
     """
     ek, ak = key(RADIUS, "encryption_key"), key(RADIUS, "authentication_key")
     assert ek is not None
-    out = [_seed(RADIUS, frame(RADIUS), Keys(ek, ak))]
+    out = [seed_of(RADIUS, frame(RADIUS), Keys(ek, ak))]
     for name, vector in vectors().items():
         raw = bytes.fromhex(vector["hex"])
         if name == RADIUS or not vector["kind"].startswith(("ccc_push", "vendor_example")):
@@ -145,7 +146,7 @@ def seeds() -> tuple[Seed, ...]:
             security=PushSecurity(SYNTHETIC_KEYS, system_title_for(12345678)),
             invocation_counter=1000 + len(out),
         )
-        out.append(_seed(f"synthetic:{name}", synthetic, SYNTHETIC_KEYS))
+        out.append(seed_of(f"synthetic:{name}", synthetic, SYNTHETIC_KEYS))
     return tuple(out)
 
 
