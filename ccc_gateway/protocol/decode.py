@@ -237,7 +237,9 @@ def decode_frame(
 class PushDecoder:
     """CCC bytes in, events out: every push that passed all checks, or why a frame did not.
 
-    No I/O, no clock, no logging; the adapter logs and counts the events.
+    *security* carries the meter's keys, policy and HDLC route (learned from the first push
+    that passed every check when not configured). No I/O, no clock, no logging; the adapter
+    logs and counts the events.
     """
 
     def __init__(
