@@ -109,6 +109,11 @@ def meter_section(table: Table, index: int) -> MeterConfig:
     security = security_policy(table, encryption_key, authentication_key)
     timezone = zone(table, "timezone")
     p1 = table.get("p1", bool, "true or false", False)
+    if p1 and encryption_key is not None:
+        raise ConfigError(
+            table.name("encryption_key"),
+            "not with p1 = true: HAN P1 telegrams are never encrypted (remove the keys)",
+        )
     resolution = resolution_section(table.table("resolution"))
     ccc = ccc_section(table.table("ccc")) if "ccc" in table.data else None
     optical = optical_section(table.table("optical")) if "optical" in table.data else None

@@ -25,6 +25,7 @@ from .errors import (
     FrameTruncated,
     MalformedData,
     OmnipowerError,
+    PlaintextRefused,
     RemoteProtocolError,
     SegmentationError,
     UnknownApdu,
@@ -200,6 +201,11 @@ def decode_frame(
             push = parse_telegram(frame)
             if trace is not None:
                 trace.append("HAN P1 telegram: CRC-16 ok")
+            # A P1 telegram is always in clear: a meter with keys never sends one.
+            if security is not None:
+                security.check_plaintext()
+            elif encryption_key is not None:
+                raise PlaintextRefused("HAN P1 telegram refused: this meter has keys configured")
             return push
         hdlc = parse_frame(frame)
         if trace is not None:
@@ -346,6 +352,8 @@ class PushDecoder:
         from .p1 import parse_telegram
 
         try:
-            return PushReceived(parse_telegram(telegram), telegram)
+            push = parse_telegram(telegram)
+            self._security.check_plaintext()  # keys configured: a clear telegram is forgeable
+            return PushReceived(push, telegram)
         except RemoteProtocolError as error:
             return FrameRejected(error, telegram)

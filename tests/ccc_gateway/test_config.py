@@ -205,3 +205,10 @@ def test_security_is_strict_by_default_and_encryption_only_is_an_explicit_opt_in
     with pytest.raises(ConfigError) as caught:
         parse_config(minimal(encryption_key=EK, authentication_key=AK, security="none"))
     assert caught.value.key == "meters[0].security"
+
+
+def test_p1_meters_take_no_keys() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(minimal(p1=True, encryption_key=EK, authentication_key=AK))
+    assert caught.value.key == "meters[0].encryption_key"
+    assert "never encrypted" in str(caught.value)

@@ -176,3 +176,12 @@ def test_a_wrong_length_never_swallows_the_next_good_frame(delta: int, chunk: in
     pushes = [e for e in events if isinstance(e, PushReceived)]
     assert [p.push.value(P_PLUS) for p in pushes] == [good.active_power_w]
     assert any(isinstance(e, FrameRejected) for e in events)
+
+
+def test_a_p1_telegram_is_plaintext_too() -> None:
+    telegram = frame("se_3ph_han_p1_telegram")
+    assert decode_frame(telegram).readings
+    with pytest.raises(PlaintextRefused):
+        decode_frame(telegram, encryption_key=EK, authentication_key=AK)
+    keyed = PushDecoder(security=SecurityContext(keys=RADIUS_KEYS), p1=True)
+    assert _kinds(keyed.receive_data(telegram)) == ["PlaintextRefused"]
