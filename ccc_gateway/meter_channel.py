@@ -98,7 +98,12 @@ class MeterChannel:
         if config.ccc is not None:
             self.view.ports["ccc"] = PortStatus("ccc", config.ccc.description)
         self.decoder = PushDecoder(
-            security=SecurityContext(keys=config.keys(), store=store, policy=config.security),
+            security=SecurityContext(
+                keys=config.keys(),
+                store=store,
+                policy=config.security,
+                route=config.hdlc_route(),
+            ),
             resolution=config.resolution,
             p1=config.p1,
         )

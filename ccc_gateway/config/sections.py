@@ -241,16 +241,29 @@ def ccc_section(table: Table) -> CccPortConfig:
     if parity not in ("N", "E", "O"):
         raise ConfigError(table.name("parity"), '"N", "E" or "O" (the CCC uses "N")')
     realtime = table.get("realtime", bool, "true or false", True)
+    expected = "[destination, source]: the HDLC addresses of the meter's pushes, 0-127 each"
+    addresses = table.get("hdlc_addresses", list, expected, None)
+    route: tuple[int, int] | None = None
+    if addresses is not None:
+        if len(addresses) != 2 or not all(
+            isinstance(a, int) and not isinstance(a, bool) and 0 <= a <= 127 for a in addresses
+        ):
+            raise ConfigError(table.name("hdlc_addresses"), expected)
+        route = (addresses[0], addresses[1])
     table.finish()
     if tcp is not None:
         host, _, number = tcp.rpartition(":")
         if not host or not number.isdigit() or not 1 <= int(number) <= 65535:
             raise ConfigError(table.name("tcp"), '"host:port", e.g. "192.168.1.20:2001"')
-        return CccPortConfig("tcp", host=host.strip("[]"), port=int(number))
+        return CccPortConfig("tcp", host=host.strip("[]"), port=int(number), hdlc_addresses=route)
     if replay is not None:
-        return CccPortConfig("replay", path=replay, baudrate=baudrate, realtime=realtime)
+        return CccPortConfig(
+            "replay", path=replay, baudrate=baudrate, realtime=realtime, hdlc_addresses=route
+        )
     assert port is not None
-    return CccPortConfig("serial", path=port, baudrate=baudrate, parity=parity)
+    return CccPortConfig(
+        "serial", path=port, baudrate=baudrate, parity=parity, hdlc_addresses=route
+    )
 
 
 def resolution_section(table: Table) -> Resolution:

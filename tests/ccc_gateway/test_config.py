@@ -212,3 +212,17 @@ def test_p1_meters_take_no_keys() -> None:
         parse_config(minimal(p1=True, encryption_key=EK, authentication_key=AK))
     assert caught.value.key == "meters[0].encryption_key"
     assert "never encrypted" in str(caught.value)
+
+
+def test_hdlc_addresses_of_the_push() -> None:
+    meter = parse_config(
+        {"meters": [{"ccc": {"port": "/dev/ttyUSB0", "hdlc_addresses": [32, 1]}}]}
+    ).meters[0]
+    route = meter.hdlc_route()
+    assert route is not None
+    assert (route[0].logical, route[1].logical, route[2]) == (32, 1, 0x13)
+    assert parse_config(minimal()).meters[0].hdlc_route() is None
+    for wrong in ([32], [32, 200], [True, 1], "32:1"):
+        with pytest.raises(ConfigError) as caught:
+            parse_config({"meters": [{"ccc": {"port": "/dev/ttyUSB0", "hdlc_addresses": wrong}}]})
+        assert caught.value.key == "meters[0].ccc.hdlc_addresses"

@@ -228,3 +228,24 @@ def test_a_push_without_serial_warns_once(tmp_path: Path, caplog: pytest.LogCapt
             gateway.channels[0].port_data(frame("se_3ph_han_p1_telegram"))
     assert caplog.text.count("set serial") == 1
     assert not published(gateway)
+
+
+@pytest.mark.parametrize(("addresses", "published_power"), [([32, 1], True), ([33, 1], False)])
+def test_configured_hdlc_addresses_hold_ciphered_pushes_to_the_meter(
+    tmp_path: Path, addresses: list[int], published_power: bool
+) -> None:
+    ek, ak = key(RADIUS, "encryption_key"), key(RADIUS, "authentication_key")
+    assert ek is not None
+    assert ak is not None
+    gateway = make_gateway(
+        tmp_path,
+        serial="27581522",
+        encryption_key=ek.hex(),
+        authentication_key=ak.hex(),
+        ccc={"port": "/dev/null", "hdlc_addresses": addresses},
+    )
+    gateway.channels[0].port_data(frame(RADIUS))  # destination 32 (0x41), source 1 (0x03)
+    messages = published(gateway)
+    assert ("power" in messages) is published_power
+    if not published_power:
+        assert body(messages["diagnostics"])["errors"] == {"address_mismatch": 1}
