@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_CORE := $(PY) -m pytest -p no:homeassistant -p no:cacheprovider -W error
 PYTEST_HA := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: setup demo test lint typecheck test-core test-ha bench clean test-ha-current test-cluster
+.PHONY: setup demo test lint typecheck test-core test-ha bench fuzz clean test-ha-current test-cluster
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/python313)" -m venv $(VENV)
@@ -56,6 +56,10 @@ test-cluster: setup
 
 bench: setup
 	$(PY) -m benchmarks
+
+# Issue 10: a million mutants of encrypted pushes; prints inputs, crashes, accepted-changed.
+fuzz: setup
+	$(PY) -m benchmarks.fuzz_push --inputs 1000000
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

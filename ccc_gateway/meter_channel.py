@@ -101,7 +101,12 @@ class MeterChannel:
         if config.ccc is not None:
             self.view.ports["ccc"] = PortStatus("ccc", config.ccc.description)
         self.decoder = PushDecoder(
-            security=SecurityContext(keys=config.keys(), store=store),
+            security=SecurityContext(
+                keys=config.keys(),
+                store=store,
+                policy=config.security,
+                route=config.hdlc_route(),
+            ),
             resolution=config.resolution,
             p1=config.p1,
         )
@@ -226,6 +231,14 @@ class MeterChannel:
                 error.hint,
             )
             self._failing_code = error.code
+            if self.view.meter_id is None and not self._unnamed_warned:
+                # A rejected frame never names the meter (its system title is forgeable too).
+                _LOGGER.warning(
+                    "%s: no checked push has named this meter yet, so its diagnostics wait; "
+                    "set serial in its [[meters]] table to see them at once",
+                    self.config.name,
+                )
+                self._unnamed_warned = True
         else:
             _LOGGER.debug("%s: frame rejected again (%s: %s)", self.config.name, error.code, error)
         if error.code in _CHECKSUM_CODES:

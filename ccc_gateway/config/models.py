@@ -11,7 +11,11 @@ from pathlib import Path
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from ..protocol import Keys, Resolution
+from ..protocol import HdlcAddress, Keys, Resolution, SecurityPolicy
+from ..protocol.hdlc import HdlcRoute
+
+#: Control byte of a push: an unnumbered-information frame with the final bit (PROTOCOL.md 1.3).
+UI_FINAL: Final = 0x13
 
 __all__ = [
     "COMMAND_NAMES",
@@ -81,6 +85,9 @@ class CccPortConfig:
     baudrate: int = 2400
     parity: Literal["N", "E", "O"] = "N"
     realtime: bool = True  # replay only: pace bytes at the baud rate
+    #: The HDLC (destination, source) logical addresses of the meter's ciphered pushes; None:
+    #: learned from the first push that passed every check.
+    hdlc_addresses: tuple[int, int] | None = None
 
     @property
     def description(self) -> str:
@@ -165,11 +172,20 @@ class MeterConfig:
     serial: str | None = None
     encryption_key: Secret | None = None
     authentication_key: Secret | None = None
+    #: Which ciphered pushes are accepted; plaintext never is once keys are set.
+    security: SecurityPolicy = SecurityPolicy.AUTHENTICATED
     timezone: ZoneInfo | None = None
     resolution: Resolution = field(default_factory=Resolution)
     p1: bool = False
     optical: OpticalPortConfig | None = None
     commands: frozenset[str] = frozenset()
+
+    def hdlc_route(self) -> HdlcRoute | None:
+        """The configured HDLC route of ciphered pushes (a UI frame: control 0x13), if any."""
+        if self.ccc is None or self.ccc.hdlc_addresses is None:
+            return None
+        destination, source = self.ccc.hdlc_addresses
+        return (HdlcAddress(destination), HdlcAddress(source), UI_FINAL)
 
     def keys(self) -> Keys | None:
         """The GCM keys for the decoder, or None for a plaintext meter."""

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
-from ..protocol import Resolution
+from ..protocol import Resolution, SecurityPolicy
 from .models import (
     COMMAND_NAMES,
     DEFAULT_CLIENT_SYSTEM_TITLE,
@@ -160,8 +160,14 @@ def meter_section(table: Table, index: int) -> MeterConfig:
         raise ConfigError(
             table.name("authentication_key"), "a different key than encryption_key (KeyType 65)"
         )
+    security = security_policy(table, encryption_key, authentication_key)
     timezone = zone(table, "timezone")
     p1 = table.get("p1", bool, "true or false", False)
+    if p1 and encryption_key is not None:
+        raise ConfigError(
+            table.name("encryption_key"),
+            "not with p1 = true: HAN P1 telegrams are never encrypted (remove the keys)",
+        )
     resolution = resolution_section(table.table("resolution"))
     ccc = ccc_section(table.table("ccc")) if "ccc" in table.data else None
     optical = optical_section(table.table("optical")) if "optical" in table.data else None
@@ -175,12 +181,46 @@ def meter_section(table: Table, index: int) -> MeterConfig:
         serial=serial,
         encryption_key=encryption_key,
         authentication_key=authentication_key,
+        security=security,
         timezone=timezone,
         resolution=resolution,
         p1=p1,
         optical=optical,
         commands=commands,
     )
+
+
+def security_policy(
+    table: Table, encryption_key: Secret | None, authentication_key: Secret | None
+) -> SecurityPolicy:
+    """``security``: which ciphered pushes a keyed meter accepts (strict unless opted out).
+
+    ``"authenticated"`` (default): only pushes whose GCM tag verified, which needs both keys.
+    ``"encryption_only"``: also pushes with security control 0x20 (no tag), for a meter that
+    really sends them; their values are not protected against changes on the wire. Plaintext
+    is refused either way once keys are configured.
+    """
+    expected = '"authenticated" (default) or "encryption_only"'
+    value = table.get("security", str, expected, SecurityPolicy.AUTHENTICATED.value)
+    try:
+        policy = SecurityPolicy(value)
+    except ValueError:
+        raise ConfigError(table.name("security"), expected) from None
+    if policy is SecurityPolicy.ENCRYPTION_ONLY and encryption_key is None:
+        raise ConfigError(
+            table.name("encryption_key"), 'required with security = "encryption_only"'
+        )
+    if (
+        policy is SecurityPolicy.AUTHENTICATED
+        and encryption_key is not None
+        and authentication_key is None
+    ):
+        raise ConfigError(
+            table.name("authentication_key"),
+            "32 hex digits (KeyType 65): authenticated pushes need it; for a meter that really "
+            'sends encryption-only pushes (security control 0x20) set security = "encryption_only"',
+        )
+    return policy
 
 
 def commands_list(table: Table, optical: OpticalPortConfig | None) -> frozenset[str]:
@@ -285,16 +325,29 @@ def ccc_section(table: Table) -> CccPortConfig:
     if parity not in ("N", "E", "O"):
         raise ConfigError(table.name("parity"), '"N", "E" or "O" (the CCC uses "N")')
     realtime = table.get("realtime", bool, "true or false", True)
+    expected = "[destination, source]: the HDLC addresses of the meter's pushes, 0-127 each"
+    addresses = table.get("hdlc_addresses", list, expected, None)
+    route: tuple[int, int] | None = None
+    if addresses is not None:
+        if len(addresses) != 2 or not all(
+            isinstance(a, int) and not isinstance(a, bool) and 0 <= a <= 127 for a in addresses
+        ):
+            raise ConfigError(table.name("hdlc_addresses"), expected)
+        route = (addresses[0], addresses[1])
     table.finish()
     if tcp is not None:
         host, _, number = tcp.rpartition(":")
         if not host or not number.isdigit() or not 1 <= int(number) <= 65535:
             raise ConfigError(table.name("tcp"), '"host:port", e.g. "192.168.1.20:2001"')
-        return CccPortConfig("tcp", host=host.strip("[]"), port=int(number))
+        return CccPortConfig("tcp", host=host.strip("[]"), port=int(number), hdlc_addresses=route)
     if replay is not None:
-        return CccPortConfig("replay", path=replay, baudrate=baudrate, realtime=realtime)
+        return CccPortConfig(
+            "replay", path=replay, baudrate=baudrate, realtime=realtime, hdlc_addresses=route
+        )
     assert port is not None
-    return CccPortConfig("serial", path=port, baudrate=baudrate, parity=parity)
+    return CccPortConfig(
+        "serial", path=port, baudrate=baudrate, parity=parity, hdlc_addresses=route
+    )
 
 
 def resolution_section(table: Table) -> Resolution:
