@@ -315,3 +315,19 @@ def test_event_logs_survive_a_restart() -> None:
     assert list(again.pq_log.entries) == list(m.pq_log.entries)
     assert list(again.analysis.entries) == list(m.analysis.entries)
     assert again.event_log.total == 1
+
+
+def test_voltage_unbalance_and_10_minute_variations_are_readable() -> None:
+    from meter_emulator.model import PhaseSupply, Supply
+
+    m = three_phase()
+    m.set_override(Supply((PhaseSupply(200.0, 500.0), PhaseSupply(230.0), PhaseSupply(230.0))))
+    m.advance_to(SUMMER + timedelta(minutes=10))
+    c = Client(m)
+    assert c.value("voltage_unbalance") == round((220 - 200) / 220 * 1000)  # 0.1 %
+    assert c.value("voltage_unbalance", 3)[0].value == -1
+    assert [c.value(f"voltage_variation_count_l{n}") for n in (1, 2, 3)] == [1, 0, 0]
+    single = meter(load(500.0), start=SUMMER, meter={"type_number": SINGLE, "serial": 7})
+    from ccc_gateway.protocol.dlms.enums import DataAccessResult
+
+    assert Client(single).get(attr("voltage_unbalance")) is DataAccessResult.OBJECT_UNDEFINED
