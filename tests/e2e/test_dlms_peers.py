@@ -16,7 +16,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -179,8 +179,13 @@ def gurux_reads(where: str, *, public: bool) -> dict[str, Any]:
     profile = objects.findByLN(ObjectType.PROFILE_GENERIC, "1.1.99.1.0.255")
     session.read(profile, 3)
     if not public:  # selective access is not in the public association's conformance
+        # Gurux writes a naive datetime with deviation 0 (this machine's UTC) and the meter
+        # honours deviations: the bounds are the meter's local summer time (UTC+2).
+        cest = timezone(timedelta(hours=2))
         request = session.client.readRowsByRange(
-            profile, datetime(2024, 6, 3, 8, 0), datetime(2024, 6, 3, 8, 45)
+            profile,
+            datetime(2024, 6, 3, 8, 0, tzinfo=cest),
+            datetime(2024, 6, 3, 8, 45, tzinfo=cest),
         )
         session.client.updateValue(profile, 2, session.exchange(request[0]).value)
     out = {
@@ -350,7 +355,11 @@ def gurux_reads_logs(where: str) -> dict[str, Any]:
             for item, co in profile.captureObjects
         ]
         low, high, _ = RANGES[name]
-        request = session.client.readRowsByRange(profile, low, high)
+        # Gurux gives a naive datetime deviation 0 (UTC here); the bounds are meter local time.
+        cest = timezone(timedelta(hours=2))
+        request = session.client.readRowsByRange(
+            profile, low.replace(tzinfo=cest), high.replace(tzinfo=cest)
+        )
         session.client.updateValue(profile, 2, session.exchange(request[0]).value)
         by_range = [list(row) for row in profile.buffer]
         request = session.client.readRowsByEntry(profile, 1, 2)
