@@ -54,7 +54,7 @@ _KILO: Final = {"kWh": "Wh", "kW": "W", "kvar": "var", "kvarh": "varh", "kVA": "
 
 def capture_object(column: LogColumn) -> CaptureObject:
     """The capture_object_definition of a shared column."""
-    return CaptureObject(column.class_id, obis_to_bytes(column.obis), column.attribute, 0)
+    return column.capture_object
 
 
 def _stamp(local: datetime, *, dst: bool) -> Data:
