@@ -12,10 +12,15 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from ..demand.rules import TariffRule
-from ..protocol import Keys, Resolution
+from ..protocol import HdlcAddress, Keys, Resolution, SecurityPolicy
+from ..protocol.hdlc import HdlcRoute
+
+#: Control byte of a push: an unnumbered-information frame with the final bit (PROTOCOL.md 1.3).
+UI_FINAL: Final = 0x13
 
 __all__ = [
     "COMMAND_NAMES",
+    "BrokerEndpoint",
     "CccPortConfig",
     "ConfigError",
     "GatewayConfig",
@@ -81,6 +86,9 @@ class CccPortConfig:
     baudrate: int = 2400
     parity: Literal["N", "E", "O"] = "N"
     realtime: bool = True  # replay only: pace bytes at the baud rate
+    #: The HDLC (destination, source) logical addresses of the meter's ciphered pushes; None:
+    #: learned from the first push that passed every check.
+    hdlc_addresses: tuple[int, int] | None = None
 
     @property
     def description(self) -> str:
@@ -92,12 +100,20 @@ class CccPortConfig:
         return self.path
 
 
+#: The gateway's own system title in HLS-GMAC sessions (8 octets: "OMG" and a serial, any
+#: value the meter accepts; the meter learns it from the AARQ).
+DEFAULT_CLIENT_SYSTEM_TITLE: Final = b"OMG\x00\x00\x00\x00\x01"
+
+
 @dataclass(frozen=True, slots=True)
 class OpticalPortConfig:
     """The optical head: DLMS/COSEM over HDLC (polling and commands) or an IEC 62056-21 readout.
 
     DLMS uses the optical association (client 19, LLS) when a password is set, else the public
-    one (client 16, read-only: no commands). PROTOCOL.md 2.3.2.
+    one (client 16, read-only: no commands). PROTOCOL.md 2.3.2. A meter with local interface
+    encryption (Z28 = 1) takes HLS-GMAC instead of the password: both keys set, the session
+    authenticates with mechanism 5 and ciphers every request (PROTOCOL.md 2.3.5), as
+    ``system_title``.
     """
 
     kind: Literal["serial", "tcp"]
@@ -110,6 +126,28 @@ class OpticalPortConfig:
     association: Literal["optical", "primary_module", "ccc"] = "optical"
     poll_interval: float = 60.0
     load_profile: bool = True  # back-fill on start, after gaps and on request
+    encryption_key: Secret | None = None  # HLS-GMAC (Z28 = 1): global unicast key
+    authentication_key: Secret | None = None
+    system_title: bytes = DEFAULT_CLIENT_SYSTEM_TITLE
+
+    @property
+    def hls(self) -> bool:
+        """Whether sessions authenticate with HLS-GMAC (both keys given)."""
+        return self.encryption_key is not None and self.authentication_key is not None
+
+    def hls_keys(self) -> Keys | None:
+        """The HLS-GMAC keys, for the one place that needs them (the session)."""
+        if self.encryption_key is None or self.authentication_key is None:
+            return None
+        return Keys(
+            bytes.fromhex(self.encryption_key.reveal()),
+            bytes.fromhex(self.authentication_key.reveal()),
+        )
+
+    @property
+    def authenticated(self) -> bool:
+        """LLS or HLS: an association that may write (the public one only reads)."""
+        return self.password is not None or self.hls
 
     @property
     def description(self) -> str:
@@ -120,8 +158,8 @@ class OpticalPortConfig:
     @property
     def client_address(self) -> int:
         """The client SAP (PROTOCOL.md 2.3.2): 19 optical, 18 primary module, 20 CCC module, all
-        LLS; 16 (public, read-only) without a password."""
-        if self.password is None:
+        LLS (or HLS-GMAC with keys); 16 (public, read-only) without either."""
+        if not self.authenticated:
             return 16
         return {"optical": 19, "primary_module": 18, "ccc": 20}[self.association]
 
@@ -135,12 +173,21 @@ class MeterConfig:
     serial: str | None = None
     encryption_key: Secret | None = None
     authentication_key: Secret | None = None
+    #: Which ciphered pushes are accepted; plaintext never is once keys are set.
+    security: SecurityPolicy = SecurityPolicy.AUTHENTICATED
     timezone: ZoneInfo | None = None
     resolution: Resolution = field(default_factory=Resolution)
     p1: bool = False
     optical: OpticalPortConfig | None = None
     commands: frozenset[str] = frozenset()
     demand: TariffRule | None = None  # the capacity tariff to compute demand for, if any
+
+    def hdlc_route(self) -> HdlcRoute | None:
+        """The configured HDLC route of ciphered pushes (a UI frame: control 0x13), if any."""
+        if self.ccc is None or self.ccc.hdlc_addresses is None:
+            return None
+        destination, source = self.ccc.hdlc_addresses
+        return (HdlcAddress(destination), HdlcAddress(source), UI_FINAL)
 
     def keys(self) -> Keys | None:
         """The GCM keys for the decoder, or None for a plaintext meter."""
@@ -154,12 +201,39 @@ class MeterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    """One broker node's MQTT listener (``host:port``)."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class MqttConfig:
-    """The broker connection. Only ``password`` is secret; TLS files are paths, not contents."""
+    """The broker connection. Only ``password`` is secret; TLS files are paths, not contents.
+
+    ``host``/``port`` is the single broker of a home; ``endpoints``, when given, lists the
+    nodes of a clustered broker in the order they are tried (``host``/``port`` is then the
+    first of them). One login, TLS setting and session serve every node.
+    """
 
     host: str = "localhost"
     port: int = 1883
-    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    endpoints: tuple[BrokerEndpoint, ...] = ()
+    #: Persistent sessions unless true: the broker keeps the command subscription and what
+    #: arrives for it while the gateway is away or moving to another node.
+    clean_start: bool = False
+    #: MQTT 5 Session Expiry Interval of that session, in seconds.
+    session_expiry: int = 3600
+    #: Seconds a publication may wait for the broker's acknowledgement before the connection
+    #: counts as broken and the next endpoint is tried (a cluster node can stop answering on
+    #: an open socket while its queues fail over).
+    publish_timeout: float = 10.0
+    #: "5" by default; the publisher falls back to 3.1.1 only when the broker refuses 5.
+    protocol: Literal["3.1.1", "5"] = "5"
     username: str | None = None
     password: Secret | None = None
     client_id: str | None = None
@@ -173,6 +247,11 @@ class MqttConfig:
     queue_size: int = 1000
     discovery: bool = False
     discovery_prefix: str = "homeassistant"
+
+    @property
+    def brokers(self) -> tuple[BrokerEndpoint, ...]:
+        """Every endpoint in the order tried: the list, or the single ``host``/``port``."""
+        return self.endpoints or (BrokerEndpoint(self.host, self.port),)
 
 
 @dataclass(frozen=True, slots=True)

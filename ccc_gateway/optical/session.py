@@ -20,6 +20,7 @@ from ..protocol.errors import OmnipowerError
 __all__ = [
     "MeterClock",
     "ObjectRefused",
+    "OpticalAuthenticationFailed",
     "OpticalError",
     "OpticalPort",
     "OpticalSession",
@@ -42,6 +43,16 @@ class OpticalUnavailable(OpticalError):
     hint = (
         "check that the optical head sits on the meter's optical port and its cable is plugged "
         "in; a rejected association means a wrong LLS password or client address"
+    )
+
+
+class OpticalAuthenticationFailed(OpticalUnavailable):
+    """The meter refused our credentials: the LLS password, or the HLS-GMAC keys (Z28 = 1)."""
+
+    code = "optical_authentication_failed"
+    hint = (
+        "the meter refused the association's authentication: check [meters.optical] password, "
+        "or encryption_key and authentication_key on a meter with local interface encryption"
     )
 
 
@@ -93,6 +104,12 @@ class OpticalSession(Protocol):
 
     async def write(self, name: str, value: Any) -> None:
         """Write attribute 2 of *name*; :class:`ObjectRefused` when the meter says no."""
+        ...
+
+    async def resolution(self, name: str) -> float | None:
+        """The step of *name*'s value in the contract's unit (0.001 for a Wh register read as
+        kWh, 1 for an integer data object), or None when the meter does not say. Commands
+        check what they will write against it, and compare the read-back at it."""
         ...
 
     async def read_clock(self) -> MeterClock:

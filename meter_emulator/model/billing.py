@@ -107,6 +107,18 @@ class PeakPower:
             self.accumulated[name] += peak.value if peak else 0
         self.maxima.clear()
 
+    def view(self) -> dict[str, Any]:
+        """The running debiting period's maxima with their times, and the accumulated maxima,
+        JSON-ready (the control socket's ``state``)."""
+        return {
+            "maxima": {
+                name: {"value_w": p.value, "local": p.local.isoformat(), "dst": p.dst}
+                for name, p in sorted(self.maxima.items())
+            },
+            "accumulated_w": dict(self.accumulated),
+            "power_threshold_count": self.threshold_count,
+        }
+
     def value(self, name: str) -> int:
         """A maximum in W (0 before the first period)."""
         peak = self.maxima.get(name)
@@ -201,6 +213,7 @@ class Debiting:
             peak = peaks.maxima.get(name)
             values[f"{name}_max_w"] = peak.value if peak else 0
             values[f"{name}_max_time"] = peak.local.isoformat() if peak else None
+            values[f"{name}_max_dst"] = peak.dst if peak else False
         peaks.end_billing_period()
         for name, total in peaks.accumulated.items():
             values[f"{name}_max_accumulated_w"] = total
