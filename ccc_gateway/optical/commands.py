@@ -118,8 +118,10 @@ class OpticalCommandExecutor:
             raise CommandFailed("internal_error", f"no executor for {command.name!r}")
         return await handler(session, command)
 
-    def _ts(self) -> datetime:
-        return self.now().astimezone(self.zone)
+    async def _ts(self, session: OpticalSession) -> datetime:
+        """The meter's clock, read after the read-back: a read-back's ``ts`` is the meter's time,
+        like a poll's, so ``ts`` of a topic never jumps between two clocks."""
+        return (await session.read_clock()).aware(self.zone)
 
     async def _breaker(self, session: OpticalSession, command: AcceptedCommand) -> dict[str, Any]:
         action = command.args["action"]
@@ -134,11 +136,11 @@ class OpticalCommandExecutor:
                 f"{action} is only possible from "
                 f"{' or '.join(s.name.lower() for s in allowed_from)}; the breaker is in "
                 f"state {current}",
-                state=breaker_payload(before, self._ts()),
+                state=breaker_payload(before, await self._ts(session)),
             )
         await session.write("coupling_state", int(value))
         after = await session.read(list(BREAKER_OBJECTS))
-        payload = breaker_payload(after, self._ts())
+        payload = breaker_payload(after, await self._ts(session))
         if after.get("coupling_state") not in expected or payload is None:
             raise CommandFailed(
                 "readback_mismatch",
@@ -153,7 +155,7 @@ class OpticalCommandExecutor:
         wanted = 1 if command.args["on"] else 0
         await session.write(name, wanted)
         after = await session.read(["relay_1", "relay_2"])
-        payload = relays_payload(after, self._ts())
+        payload = relays_payload(after, await self._ts(session))
         if payload is None or after.get(name) != wanted:
             raise CommandFailed("readback_mismatch", f"{name} reads {after.get(name)}")
         self.after_change({"relays": payload}, command.id)
@@ -166,7 +168,7 @@ class OpticalCommandExecutor:
         await session.write("actual_tariff", forced or 0)
         after = await session.read(["actual_tariff"])
         source: TariffSource = "forced" if forced else "calendar"
-        payload = tariff_payload(after, self._ts(), source)
+        payload = tariff_payload(after, await self._ts(session), source)
         if payload is None or (forced is not None and after.get("actual_tariff") != forced):
             raise CommandFailed(
                 "readback_mismatch", f"ActualTariff reads {after.get('actual_tariff')}"
@@ -183,7 +185,7 @@ class OpticalCommandExecutor:
         target = credit + float(command.args["energy_kwh"])
         await session.write("prepayment_credit", target)
         after = await session.read(list(PREPAYMENT_OBJECTS))
-        payload = prepayment_payload(after, self._ts())
+        payload = prepayment_payload(after, await self._ts(session))
         read_back = after.get("prepayment_credit")
         # Credit counts down while power flows: accept what is left of the target after the
         # energy used between write and read (at most a few Wh).
@@ -202,7 +204,7 @@ class OpticalCommandExecutor:
         wanted = float(command.args["energy_kwh"])
         await session.write("prepayment_alarm_limit", wanted)
         after = await session.read(list(PREPAYMENT_OBJECTS))
-        payload = prepayment_payload(after, self._ts())
+        payload = prepayment_payload(after, await self._ts(session))
         limit = after.get("prepayment_alarm_limit")
         if payload is None or limit is None or abs(limit - wanted) > CREDIT_TOLERANCE:
             raise CommandFailed("readback_mismatch", f"alarm limit reads {limit} kWh")

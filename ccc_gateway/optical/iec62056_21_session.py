@@ -201,6 +201,10 @@ class Iec62056Session:
         """Refused: see :data:`READOUT_ONLY`."""
         raise ObjectRefused("load_profile", READOUT_ONLY)
 
+    async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """None: a readout shows values at the display's format, not the push's scalers."""
+        return {}
+
 
 type LinkOpener = Callable[[], AbstractAsyncContextManager[OpticalLink]]
 

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
+from ..registers import SCALER_OBJECTS
 from .session import MeterClock, OpticalError, OpticalPort, ProfileRow
 from .state import EventTracker, TariffSource, clock_payload, state_payloads
 
@@ -63,6 +64,8 @@ POLL_OBJECTS: Final = (
     "power_factor",
     *ENERGY_OBJECTS,
 )
+#: The registers whose scaler_unit tells the push's scalers (cached by the port after one read).
+SCALER_NAMES: Final = tuple(name for name, _ in SCALER_OBJECTS.values())
 #: Read once per process: they name the meter (an optical-only meter has no push to do it).
 IDENTITY_OBJECTS: Final = ("meter_number", "serial_number", "meter_type", "firmware")
 #: Intervals per ``load_profile`` message (a day of 15-minute intervals).
@@ -196,6 +199,7 @@ class OpticalPoller:
     tariff_source: Callable[[], TariffSource] = lambda: "calendar"
     tracker: EventTracker | None = None
     on_identity: Callable[[dict[str, Any]], None] | None = None
+    on_scalers: Callable[[dict[str, tuple[int, int]]], None] | None = None
     failures: int = 0
     _identity_read: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -229,6 +233,7 @@ class OpticalPoller:
                         self.on_identity(await session.read(IDENTITY_OBJECTS))
                         self._identity_read = True
                     values = await session.read(POLL_OBJECTS)
+                    scalers = await session.scaler_units(SCALER_NAMES)
                     clock = await session.read_clock()
                     reference = self.now().astimezone(self.zone)
             except OpticalError as exc:
@@ -238,6 +243,8 @@ class OpticalPoller:
                 return None
         self.failures = 0
         self.on_ok()
+        if self.on_scalers is not None:
+            self.on_scalers(scalers)
         meter = self.meter_id()
         ts = _aware(clock, self.zone)
         payloads = state_payloads(

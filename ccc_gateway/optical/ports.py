@@ -53,6 +53,8 @@ type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.S
 
 #: Blue Book unit codes (4.3.2) the gateway converts, and how: (factor, contract unit).
 _UNIT_FACTORS: Final = {30: 1e-3, 32: 1e-3}  # Wh → kWh, varh → kvarh
+#: Unit 255 "count / unitless" doubles as "the meter did not say" when attribute 3 is refused.
+_UNIT_UNKNOWN: Final = 255
 #: The time column of a profile: the clock, attribute 2.
 _CLOCK_OBIS: Final = bytes([0, 1, 1, 0, 0, 255])
 _BY_LOGICAL_NAME: Final = {obj.logical_name: obj for obj in OBJECTS}
@@ -222,7 +224,7 @@ class DlmsSession:
         if cached is not None:
             return cached
         raw = await self._get(AttributeDescriptor(obj.class_id, obj.logical_name, 3))
-        scaler, unit = obj.scaler, 255
+        scaler, unit = obj.scaler, _UNIT_UNKNOWN
         if raw is not None and raw.type == DataType.STRUCTURE and len(raw.value) == 2:
             scaler, unit = int(raw.value[0].value), int(raw.value[1].value)
         self._port.scalers[obj.logical_name] = (scaler, unit)
@@ -236,6 +238,18 @@ class DlmsSession:
         if raw.type == DataType.OCTET_STRING and obj.name in ("meter_type", "firmware"):
             return bytes(value).decode("ascii", "replace")
         return value
+
+    async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Attribute 3 of each register in *names* (read once per port, then cached); a
+        register whose scaler_unit the meter does not give is left out."""
+        out: dict[str, tuple[int, int]] = {}
+        for name in names:
+            obj = by_name(name)
+            if obj.class_id in (3, 4):
+                scaler, unit = await self._scaler(obj)
+                if unit != _UNIT_UNKNOWN:
+                    out[name] = (scaler, unit)
+        return out
 
     async def read(self, names: Sequence[str]) -> dict[str, Any]:
         """Every readable name; refused or undefined objects are left out."""

@@ -107,6 +107,13 @@ class OpticalSession(Protocol):
         """Entries whose capture time is within [*start*, *end*] (meter local time, naive)."""
         ...
 
+    async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """The meter's own (scaler, Blue Book unit code) of the registers *names*, where it says.
+
+        The push's scalers are learnt from these; a port that has none (a readout) answers {}.
+        """
+        ...
+
 
 class OpticalPort(Protocol):
     """Opens sessions, one at a time."""

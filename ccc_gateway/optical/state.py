@@ -111,17 +111,21 @@ def relays_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
 
 
 def prepayment_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
-    """``prepayment``: credit and alarm limit in kWh; ``enabled`` from the cut-off basis."""
+    """``prepayment``: credit and alarm limit in kWh; None unless the meter answered both.
+
+    ``enabled`` is the meter's own state: a meter answers A14_Prepayment only while its
+    prepayment runs (its readout shows 130.0.x only then too), so a payload exists only for an
+    enabled account. The cut-off basis says only what *would* open the breaker, not whether
+    the account runs; a meter that does not answer is "not known", never "disabled".
+    """
     credit, limit = values.get("prepayment_credit"), values.get("prepayment_alarm_limit")
     if credit is None or limit is None:
         return None
-    basis = values.get("cutoff_basis")
-    enabled = basis is not None and bool(basis & CutoffBasis.PREPAYMENT)
     payload = _head(ts) | {
-        "enabled": enabled,
+        "enabled": True,
         "credit_kwh": round(float(credit), 6),
         "alarm_limit_kwh": round(float(limit), 6),
-        "low_credit": enabled and credit <= limit,
+        "low_credit": credit <= limit,
     }
     if (used := values.get("prepayment_exception_credit")) is not None:
         payload["exception_credit_kwh"] = round(float(used), 6)

@@ -227,6 +227,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             self._stale_timer = async_call_later(self.hass, self.stale_after, self._went_stale)
         if name == "diagnostics":
             self._check_keys(payload)
+            self._check_scalers(payload)
         elif name == "clock":
             self._check_clock(payload)
         self._publish_state(name)
@@ -355,6 +356,27 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
                 severity=ir.IssueSeverity.ERROR,
                 translation_key="keys_swapped" if code == "keys_swapped" else "keys_wrong",
                 translation_placeholders={"serial": self.serial, "code": str(code)},
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    def _check_scalers(self, payload: Payload) -> None:
+        """A push scaler the meter contradicts is a repair until the gateway no longer says so."""
+        mismatches = payload.get("scaler_mismatch")
+        issue_id = self._issue_id("scaler_mismatch")
+        if isinstance(mismatches, list) and mismatches and isinstance(mismatches[0], dict):
+            first = mismatches[0]
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="scaler_mismatch",
+                translation_placeholders={
+                    "serial": self.serial,
+                    **{k: str(first.get(k)) for k in ("quantity", "push_scaler", "meter_scaler")},
+                },
             )
         else:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)

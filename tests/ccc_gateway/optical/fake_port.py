@@ -53,6 +53,8 @@ class FakeMeter:
         self.writes: list[tuple[str, Any]] = []
         self.ignore_writes = False
         self.sessions = 0
+        #: The registers' scaler_unit, as attribute 3 would give them.
+        self.scaler_units: dict[str, tuple[int, int]] = {"active_energy_import": (0, 30)}
 
     @property
     def description(self) -> str:
@@ -105,3 +107,6 @@ class _Session:
 
     async def read_load_profile(self, start: datetime, end: datetime) -> list[ProfileRow]:
         return [row for row in self.meter.profile if start <= row.end.local <= end]
+
+    async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        return {n: self.meter.scaler_units[n] for n in names if n in self.meter.scaler_units}

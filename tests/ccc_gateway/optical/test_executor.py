@@ -152,3 +152,23 @@ async def test_refresh_and_profile_requests_are_delegated() -> None:
         None,
         "id-read_load_profile",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "topic"),
+    [
+        ("breaker", {"action": "disconnect"}, "breaker"),
+        ("relay", {"relay": 1, "on": True}, "relays"),
+        ("tariff", {"mode": "force", "tariff": 3}, "tariff"),
+        ("prepayment_top_up", {"energy_kwh": 5}, "prepayment"),
+    ],
+)
+async def test_a_read_back_is_stamped_with_the_meters_clock(
+    name: str, args: dict[str, Any], topic: str
+) -> None:
+    h = Harness()
+    meter_time = datetime(2026, 11, 26, 11, 47, 13)  # 35 min behind the host's clock
+    h.meter.clock = type(h.meter.clock)(meter_time, False)
+    state = await h.run(name, **args)
+    assert datetime.fromisoformat(state["ts"]) == meter_time.replace(tzinfo=ZONE)
+    assert h.changes[-1][0][topic]["ts"] == state["ts"]

@@ -102,6 +102,19 @@ async def test_changes_between_polls_are_events(tmp_path: Path) -> None:
         _valid("events", event)
 
 
+async def test_a_poll_hands_the_meters_scaler_units_to_the_service(tmp_path: Path) -> None:
+    meter, sink = FakeMeter(NOW.astimezone(ZONE).replace(tzinfo=None)), Sink()
+    meter.scaler_units = {"active_energy_import": (1, 30), "voltage_l1": (-1, 35)}
+    learnt: list[dict[str, tuple[int, int]]] = []
+    p = poller(meter, sink, tmp_path)
+    p.on_scalers = learnt.append
+    await p.poll_once()
+    assert learnt == [{"active_energy_import": (1, 30), "voltage_l1": (-1, 35)}]
+    meter.available = False
+    await p.poll_once()
+    assert len(learnt) == 1  # a failed poll learns nothing
+
+
 async def test_a_failed_poll_publishes_nothing_and_is_counted(tmp_path: Path) -> None:
     meter, sink = FakeMeter(datetime(2026, 11, 26, 12, 0)), Sink()
     meter.available = False

@@ -138,3 +138,14 @@ def test_an_unchanged_poll_is_silent() -> None:
     tracker = EventTracker("1", start=0)
     tracker.update(state_payloads(FULL, T0))
     assert tracker.update(state_payloads(FULL, T0 + timedelta(minutes=5))) == []
+
+
+def test_prepayment_enabled_is_the_meters_state_not_the_cutoff_basis() -> None:
+    credit = {"prepayment_credit": 4.0, "prepayment_alarm_limit": 5.0}
+    without_basis = state_payloads({**credit, "coupling_state": 4, "cutoff_basis": 0}, T0)
+    assert without_basis["prepayment"]["enabled"] is True
+    assert without_basis["prepayment"]["low_credit"] is True
+    # A meter whose prepayment is off does not answer A14_Prepayment: nothing to say "enabled"
+    # about, whatever its cut-off basis holds.
+    disabled = state_payloads({"coupling_state": 4, "cutoff_basis": 0x02}, T0)
+    assert "prepayment" not in disabled
