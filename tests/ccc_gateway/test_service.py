@@ -15,8 +15,9 @@ import pytest
 
 from ccc_gateway.config import parse_config
 from ccc_gateway.meter import PortState
+from ccc_gateway.meter_channel import CHECKSUM_STREAK
 from ccc_gateway.mqtt import Message
-from ccc_gateway.service import CHECKSUM_STREAK, Gateway
+from ccc_gateway.service import Gateway
 from tests.vectors import PLAIN_HDLC_PUSHES, RADIUS, frame, key
 
 
