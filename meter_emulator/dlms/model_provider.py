@@ -53,17 +53,19 @@ from ccc_gateway.protocol.dlms.enums import ActionResult, DataAccessResult
 
 from ..model.breaker import BreakerRefused
 from ..model.meter import Meter
-from .model_profiles import (
-    NOT_SPECIFIED,
-    billing_columns,
-    billing_rows,
-    cutoff_columns,
-    cutoff_rows,
-    date_time,
-    load_profile_columns,
-    load_profile_rows,
+from .logs import LOGS
+from .model_profiles import NOT_SPECIFIED, date_time, load_profile_columns, load_profile_rows
+from .model_values import (
+    ENERGY,
+    OK,
+    PEAKS,
+    REFUSED,
+    Read,
+    Write,
+    read_table,
+    scaler_of,
+    write_table,
 )
-from .model_values import ENERGY, OK, REFUSED, Read, Write, read_table, write_table
 from .provider import build_omnipower_registry, omnipower_associations
 from .server import DlmsServer
 
@@ -72,6 +74,11 @@ __all__ = ["ModelProvider", "dlms_server_for"]
 type Row = tuple[Data, ...]
 
 _BREAKER_OBJECTS: Final = ("coupling_", "cutoff_basis", "prepayment_")
+_REACTIVE_MAXIMA: Final = (
+    "max_reactive",
+    "max_apparent",
+    "accumulated_max_reactive",
+)
 #: Blue Book class 8 shift_time limits (seconds).
 SHIFT_LIMIT_S: Final = 900
 
@@ -106,6 +113,8 @@ class ModelProvider:
             return kind.has_export
         if name in ("reactive_power_import", "reactive_power_export"):
             return kind.has_reactive
+        if name.startswith(_REACTIVE_MAXIMA):
+            return kind.has_reactive  # Q and S maxima integrate R+, E+ and E-
         return True
 
     def value(self, name: str) -> Data | None:
@@ -127,27 +136,14 @@ class ModelProvider:
             return REFUSED
 
     def scaler(self, name: str) -> int:
-        config = self.meter.config
-        if name in ENERGY:
-            return config.energy_scaler
-        if name.startswith("current_l"):
-            return -3 if self.meter.identity.type_number.ct_connected else -2
-        if name.startswith("voltage_l"):
-            return config.push.voltage_scaler
-        if name in ("power_factor", "frequency"):
-            return -2
-        if name.startswith("voltage_thd"):
-            return -1
-        if name.startswith("prepayment_"):
-            return -3  # Wh, in a kWh register
-        return 0
+        return scaler_of(self.meter, name)
 
     def status(self, name: str) -> Data | None:
         return Data(DataType.UNSIGNED, 0)
 
     def capture_time(self, name: str) -> CosemDateTime | None:
-        if name == "max_active_power_import":
-            peak = self.meter.peaks.maxima.get("p_plus")
+        if name in PEAKS:
+            peak = self.meter.peaks.maxima.get(PEAKS[name])
             return NOT_SPECIFIED if peak is None else date_time(peak.local, dst=peak.dst)
         return NOT_SPECIFIED  # the model does not keep when the last top-up was made
 
@@ -188,29 +184,24 @@ class ModelProvider:
         return ActionResult.SUCCESS
 
     def capture_objects(self, name: str) -> Sequence[CaptureObject]:
-        match name:
-            case "load_profile":
-                return load_profile_columns(self.meter)
-            case "billing_log_1":
-                return billing_columns(self.meter, 1)
-            case "billing_log_2":
-                return billing_columns(self.meter, 2)
-            case _:
-                return cutoff_columns()
+        if name == "load_profile":
+            return load_profile_columns(self.meter)
+        return LOGS[name].columns(self.meter)
 
     def profile_rows(self, name: str) -> Sequence[Row]:
-        match name:
-            case "load_profile":
-                return self._load_profile()
-            case "billing_log_1":
-                return billing_rows(self.meter, 1)
-            case "billing_log_2":
-                return billing_rows(self.meter, 2)
-            case _:
-                return cutoff_rows(self.meter)
+        if name == "load_profile":
+            return self._load_profile()
+        return LOGS[name].rows(self.meter)
+
+    def profile_entries(self, name: str) -> int:
+        if name == "load_profile":
+            return self.meter.load_profile.depth
+        return LOGS[name].capacity(self.meter)
 
     def capture_period(self, name: str) -> int:
-        return self.meter.config.integration_period_min * 60 if name == "load_profile" else 0
+        if name == "load_profile":
+            return self.meter.config.integration_period_min * 60
+        return LOGS[name].period_s(self.meter)
 
     def set_capture_period(self, name: str, seconds: int) -> DataAccessResult:
         return OK if seconds == self.capture_period(name) else REFUSED

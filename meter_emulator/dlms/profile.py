@@ -116,9 +116,9 @@ class ProfileGeneric(CosemObject):
         capture_objects: Sequence[CaptureObject],
         rows: Callable[[], Sequence[Row]],
         *,
+        profile_entries: Callable[[], int],
         capture_period: Reader | None = None,
         write_capture_period: Callable[[Data], DataAccessResult] | None = None,
-        profile_entries: int = 0,
         sort_object: CaptureObject | None = None,
         reset: ActionHandler | None = None,
         capture: ActionHandler | None = None,
@@ -134,7 +134,8 @@ class ProfileGeneric(CosemObject):
         self.readers[5] = lambda: enum(_FIFO)
         self.readers[6] = lambda: (sort_object or CaptureObject(0, bytes(6), 0, 0)).to_data()
         self.readers[7] = lambda: _double_long_unsigned(len(self.rows()))
-        self.readers[8] = lambda: _double_long_unsigned(profile_entries or len(self.rows()))
+        # The logger's depth (Blue Book: "how many entries shall be retained"), not its fill.
+        self.readers[8] = lambda: _double_long_unsigned(profile_entries())
         if write_capture_period is not None:
             self.writers[4] = write_capture_period
         if reset is not None:

@@ -108,6 +108,10 @@ class MeterProvider(Protocol):
         """A profile's buffer, oldest entry first."""
         ...
 
+    def profile_entries(self, name: str) -> int:
+        """A profile's capacity: the entries its logger holds when full (attribute 8)."""
+        ...
+
     def capture_period(self, name: str) -> int:
         """A profile's capture period in seconds (0 for event-driven loggers)."""
         ...
@@ -229,6 +233,7 @@ def _object(provider: MeterProvider, info: ObjectInfo) -> CosemObject | None:
             info.obis,
             provider.capture_objects(name),
             lambda: provider.profile_rows(name),
+            profile_entries=lambda: provider.profile_entries(name),
             capture_period=period,
             write_capture_period=write_period,
         )

@@ -341,6 +341,14 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
         raise ConfigError("push.encryption_key", "HAN P1 telegrams are never encrypted")
     if push.authentication_key is not None and push.encryption_key is None:
         raise ConfigError("push.encryption_key", "needed when an authentication key is given")
+    if push.encryption_key is not None and push.authentication_key is None:
+        # OMNIPOWER ciphers its push with security control 0x30 (encrypted and authenticated,
+        # PROTOCOL.md 1.5); encryption-only 0x20 is not seen from the meter, and the gateway
+        # refuses it by default, so the emulator does not offer it.
+        raise ConfigError(
+            "push.authentication_key",
+            "needed with an encryption key: OMNIPOWER pushes are encrypted and authenticated",
+        )
     pu.finish()
 
     calendar = _calendar(root)

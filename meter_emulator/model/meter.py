@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ccc_gateway.protocol.axdr import CosemDateTime
+from ccc_gateway.protocol.omnipower_logs import EventCode
 
 from .breaker import CouplingState
 from .clock import from_us, naive_from_us
@@ -114,33 +115,51 @@ class Meter(MeterEngine):
         self._record("relay_changed", f"relay {relay} {'on' if on else 'off'}")
 
     def set_magnet(self, active: bool) -> None:
-        """Apply or remove a magnet."""
+        """Apply or remove a magnet (the standard event log gets its start and its end)."""
+        ended = self.tamper.magnet and not active
         if self.tamper.set_magnet(active):
             self._record("tamper", "magnet", EventStatus.MAGNET)
+            self._tamper_since["magnet"] = self.now_us
+            self._log(EventCode.MAGNET_DETECTED)
+        elif ended:
+            since = self._tamper_since.pop("magnet", self.now_us)
+            self._log(EventCode.MAGNET_GONE, duration_us=self.now_us - since)
         self._update_meter_status()
 
     def set_cover(self, opened: bool) -> None:
-        """Open or close the terminal cover."""
+        """Open or close the terminal cover (logged when it opens and when it closes)."""
+        closed = self.tamper.cover_open and not opened
         if self.tamper.set_cover(opened):
             self._record("tamper", "terminal cover opened", EventStatus.COVER_OPENED)
+            self._tamper_since["cover"] = self.now_us
+            self._log(EventCode.TERMINAL_COVER_OPENED)
+        elif closed:
+            since = self._tamper_since.pop("cover", self.now_us)
+            self._log(EventCode.TERMINAL_COVER_CLOSED, duration_us=self.now_us - since)
         self._update_meter_status()
 
     def clear_event_status(self, mask: int = 0xFFFFFFFF) -> None:
         """Clear latched event bits (writing EventStatusB)."""
         self.event_status &= EventStatus(~mask & 0x3FF)
+        self._log(EventCode.EVENT_STATUS_CLEARED)
 
     def set_time(self, local: datetime, *, dst: bool | None = None) -> None:
-        """Set the RTC to naive local *local*."""
+        """Set the RTC to naive local *local*; the log keeps the old and the new time."""
+        before = self.clock.local(self.now_us)
         self.clock.set_local(self.now_us, local, dst=dst)
-        self.load_profile.flag(ProfileStatus.CLOCK_SET)
-        self._record("clock_adjusted", f"set to {local.isoformat()}", EventStatus.CLOCK_ADJUSTED)
-        self._reset_boundaries()
+        self._clock_adjusted(before, f"set to {local.isoformat()}")
 
     def shift_time(self, seconds: float) -> None:
-        """Adjust the RTC by *seconds*."""
+        """Adjust the RTC by *seconds*; the log keeps the old and the new time."""
+        before = self.clock.local(self.now_us)
         self.clock.shift(self.now_us, seconds)
+        self._clock_adjusted(before, f"shifted {seconds:+g} s")
+
+    def _clock_adjusted(self, before: tuple[datetime, bool], detail: str) -> None:
         self.load_profile.flag(ProfileStatus.CLOCK_SET)
-        self._record("clock_adjusted", f"shifted {seconds:+g} s", EventStatus.CLOCK_ADJUSTED)
+        self._record("clock_adjusted", detail, EventStatus.CLOCK_ADJUSTED)
+        self._log(EventCode.CLOCK_ADJUSTED_OLD, at=before)
+        self._log(EventCode.CLOCK_ADJUSTED_NEW)
         self._reset_boundaries()
 
     def debiting_stop_now(self) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ccc_gateway.protocol.axdr import CosemDateTime
 
 if TYPE_CHECKING:
-    from .meter import Meter
+    from .engine import MeterEngine
 
 __all__ = ["push_snapshot", "readings"]
 
@@ -29,7 +29,7 @@ def _w(milli: int) -> int:
     return max((milli + 500) // 1000, 0)
 
 
-def push_snapshot(meter: Meter) -> dict[str, int | str | CosemDateTime]:
+def push_snapshot(meter: MeterEngine) -> dict[str, int | str | CosemDateTime]:
     """Raw values by OBIS code (see the module docstring)."""
     config = meter.config
     energy = meter.energy
@@ -75,14 +75,14 @@ def push_snapshot(meter: Meter) -> dict[str, int | str | CosemDateTime]:
     return out
 
 
-def _kwh(meter: Meter, name: str) -> float:
+def _kwh(meter: MeterEngine, name: str) -> float:
     """A register in kWh at the display resolution (truncated)."""
     decimals = meter.config.display_format[1]
     step: int = 10 ** (3 - decimals)
     return meter.energy.wh(name) // step * step / 1000
 
 
-def readings(meter: Meter) -> dict[str, tuple[Any, str]]:
+def readings(meter: MeterEngine) -> dict[str, tuple[Any, str]]:
     """Every register by OBIS C.D.E → (value, unit)."""
     energy = meter.energy
     measured = meter.measured

@@ -44,6 +44,8 @@ def dump_state(meter: Meter) -> dict[str, Any]:
         "tamper": meter.tamper.to_state(),
         "relays": meter.relays.to_state(),
         "events": meter.events.to_state(),
+        "event_log": meter.event_log.to_state(),
+        "pq_log": meter.pq_log.to_state(),
         "event_status": int(meter.event_status),
     }
 
@@ -69,5 +71,8 @@ def restore_state(meter: Meter, state: dict[str, Any]) -> None:
     meter.tamper.load_state(state["tamper"])
     meter.relays.load_state(state["relays"])
     meter.events.load_state(state["events"])
+    if "event_log" in state:  # absent from states written before the DLMS event logs
+        meter.event_log.load_state(state["event_log"])
+        meter.pq_log.load_state(state["pq_log"])
     meter.event_status = EventStatus(state["event_status"])
     meter.resume()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final
+from typing import Final
 
 from ..errors import (
     InvalidLlc,
@@ -203,16 +203,3 @@ class LinkBase:
                 f"LLC header {payload[:3].hex().upper()} is not {self._llc_in.hex().upper()}"
             )
         return payload[3:]
-
-
-def __getattr__(name: str) -> Any:
-    """The two roles, importable from here too (their modules import this one, hence lazy)."""
-    if name == "ClientLink":
-        from .link_client import ClientLink
-
-        return ClientLink
-    if name == "ServerLink":
-        from .link_server import ServerLink
-
-        return ServerLink
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

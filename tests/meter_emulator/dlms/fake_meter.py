@@ -123,6 +123,9 @@ class FakeMeter:
     def profile_rows(self, name: str) -> Sequence[tuple[Data, ...]]:
         return self.rows
 
+    def profile_entries(self, name: str) -> int:
+        return 1000  # the capacity, not the 96 entries in use
+
     def capture_period(self, name: str) -> int:
         return self.period
 
