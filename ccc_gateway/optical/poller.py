@@ -26,8 +26,17 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..registers import SCALER_OBJECTS
-from .session import MeterClock, OpticalError, OpticalPort, ProfileRow
-from .state import EventTracker, TariffSource, clock_payload, state_payloads
+from .logs import EVENT_LOGS, LogCursor, entry_ids, log_events
+from .session import (
+    LogEntry,
+    MeterClock,
+    ObjectRefused,
+    OpticalError,
+    OpticalPort,
+    OpticalSession,
+    ProfileRow,
+)
+from .state import LOGGED_TYPES, EventTracker, TariffSource, clock_payload, state_payloads
 
 __all__ = ["POLL_OBJECTS", "LoadProfileCursor", "OpticalPoller", "profile_batches"]
 
@@ -200,7 +209,11 @@ class OpticalPoller:
     tracker: EventTracker | None = None
     on_identity: Callable[[dict[str, Any]], None] | None = None
     on_scalers: Callable[[dict[str, tuple[int, int]]], None] | None = None
+    #: Where the per-meter log cursors live (``<state_dir>/logs``); None: logs are not read.
+    log_dir: Path | None = None
     failures: int = 0
+    _log_cursor: LogCursor | None = None
+    _missing_logs: set[str] = field(default_factory=set)
     _identity_read: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _backfill_due: bool = True
@@ -236,6 +249,7 @@ class OpticalPoller:
                     scalers = await session.scaler_units(SCALER_NAMES)
                     clock = await session.read_clock()
                     reference = self.now().astimezone(self.zone)
+                    logs = await self._read_logs(session, clock)
             except OpticalError as exc:
                 self.failures += 1
                 self._backfill_due = True  # what happened meanwhile is only in the profile
@@ -256,6 +270,13 @@ class OpticalPoller:
             return payloads
         if self.tracker is None:
             self.tracker = EventTracker(meter, start=int(reference.timestamp()))
+        if "standard_event_log" in logs:
+            # The meter's own record says it with its time stamps; a diff of polls would
+            # repeat it late (and miss what came and went between two polls).
+            self.tracker.from_logs = LOGGED_TYPES
+        tariff_before = self.tracker.last_tariff()
+        for event in self._log_events(meter, logs, tariff_before):
+            self.publish_event(event)
         for event in self.tracker.update(payloads):
             self.publish_event(event)
         for name, payload in payloads.items():
@@ -264,6 +285,51 @@ class OpticalPoller:
         if energy:
             self.publish_energy(energy, ts)
         return payloads
+
+    async def _read_logs(
+        self, session: OpticalSession, clock: MeterClock
+    ) -> dict[str, list[LogEntry]]:
+        """Each event log since its cursor (a first poll only sets the cursor)."""
+        meter = self.meter_id()
+        if self.log_dir is None or meter is None:
+            return {}
+        if self._log_cursor is None:
+            self._log_cursor = LogCursor(self.log_dir / f"{meter}.json")
+        out: dict[str, list[LogEntry]] = {}
+        now = clock.aware(self.zone)
+        for log in EVENT_LOGS:
+            if log in self._missing_logs:
+                continue
+            start = self._log_cursor.start(log)
+            # A first read covers only this instant: it proves the log is there and sets the
+            # cursor, without the meter's past.
+            since = clock.local if start is None else start.astimezone(self.zone)
+            try:
+                entries = await session.read_log(log, since.replace(tzinfo=None), clock.local)
+            except ObjectRefused:
+                self._missing_logs.add(log)  # this meter has no such log: events from polls
+                continue
+            if start is None:
+                self._log_cursor.baseline(log, now)
+                entries = []
+            out[log] = entries
+        return out
+
+    def _log_events(
+        self, meter: str, logs: Mapping[str, list[LogEntry]], tariff: int | None
+    ) -> list[dict[str, Any]]:
+        cursor = self._log_cursor
+        if cursor is None:
+            return []
+        events: list[dict[str, Any]] = []
+        for log, entries in logs.items():
+            ids = entry_ids(meter, log, entries, self.zone)
+            fresh = cursor.new(log, entries, ids, self.zone)
+            events += log_events(
+                log, [(entries[i], ids[i]) for i in fresh], self.zone, last_tariff=tariff
+            )
+            cursor.advance(log, entries, ids, self.zone)
+        return events
 
     async def read_profile(
         self, start: datetime, end: datetime | None, request_id: str | None

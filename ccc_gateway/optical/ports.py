@@ -36,7 +36,9 @@ from ..protocol.dlms.link import LinkConnected, LinkDisconnected
 from ..protocol.errors import OmnipowerError, ServiceRefused
 from ..protocol.hdlc import HdlcAddress
 from ..protocol.omnipower_objects import OBJECTS, CosemObject, by_name
+from .dlms_logs import read_log
 from .session import (
+    LogEntry,
     MeterClock,
     ObjectRefused,
     OpticalPort,
@@ -238,6 +240,10 @@ class DlmsSession:
         if raw.type == DataType.OCTET_STRING and obj.name in ("meter_type", "firmware"):
             return bytes(value).decode("ascii", "replace")
         return value
+
+    async def read_log(self, name: str, start: datetime, end: datetime) -> list[LogEntry]:
+        """Log *name* by range on its clock column (:mod:`.dlms_logs`)."""
+        return await read_log(self._get, self._scaler, name, start, end)
 
     async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
         """Attribute 3 of each register in *names* (read once per port, then cached); a

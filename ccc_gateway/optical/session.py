@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from ..protocol.errors import OmnipowerError
 
 __all__ = [
+    "LogEntry",
     "MeterClock",
     "ObjectRefused",
     "OpticalError",
@@ -84,6 +85,18 @@ class ProfileRow:
     values: Mapping[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One entry of a meter log (profile generic): its clock column and the other columns.
+
+    *values* are by the shared column names of :mod:`ccc_gateway.protocol.omnipower_logs`,
+    scaled like :meth:`OpticalSession.read` (a capture time is a :class:`MeterClock`).
+    """
+
+    clock: MeterClock
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
 class OpticalSession(Protocol):
     """One open association."""
 
@@ -105,6 +118,11 @@ class OpticalSession(Protocol):
 
     async def read_load_profile(self, start: datetime, end: datetime) -> list[ProfileRow]:
         """Entries whose capture time is within [*start*, *end*] (meter local time, naive)."""
+        ...
+
+    async def read_log(self, name: str, start: datetime, end: datetime) -> list[LogEntry]:
+        """Entries of log *name* stamped within [*start*, *end*] (meter local time, naive),
+        oldest first; :class:`ObjectRefused` when the meter has no such log."""
         ...
 
     async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:

@@ -26,6 +26,7 @@ from ..protocol.omnipower_objects import (
 )
 
 __all__ = [
+    "LOGGED_TYPES",
     "EventTracker",
     "TariffSource",
     "breaker_name",
@@ -222,6 +223,10 @@ def state_payloads(
     return {name: payload for name, payload in built.items() if payload is not None}
 
 
+#: Events the standard event log carries: from it, not from poll differences, when it is read.
+LOGGED_TYPES: Final = frozenset({"tariff_changed", "tamper", "power_failure"})
+
+
 @dataclass(slots=True)
 class EventTracker:
     """Compares each poll's state payloads with the previous ones and names what changed.
@@ -236,6 +241,13 @@ class EventTracker:
     _previous: dict[str, dict[str, Any]] = field(default_factory=dict)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _outage_started: str | None = None
+    #: Event types the meter's logs report (then not derived from polls).
+    from_logs: frozenset[str] = frozenset()
+
+    def last_tariff(self) -> int | None:
+        """ActualTariff at the previous poll (the ``from`` of a logged tariff change)."""
+        tariff = self._previous.get("tariff")
+        return None if tariff is None else int(tariff["active_tariff"])
 
     def _event(self, ts: str, event_type: str, **fields: Any) -> dict[str, Any]:
         return {
@@ -311,4 +323,4 @@ class EventTracker:
                 )
             )
         self._previous = {**before, **{k: dict(v) for k, v in payloads.items()}}
-        return events
+        return [event for event in events if event["type"] not in self.from_logs]
