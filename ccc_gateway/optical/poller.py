@@ -56,6 +56,8 @@ POLL_OBJECTS: Final = (
     "cutoff_basis",
     "coupling_feedback",
     "actual_tariff",
+    "tariff_source",
+    "tariff_inputs",
     "relay_1",
     "relay_2",
     "prepayment_credit",

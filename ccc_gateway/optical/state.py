@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from ..protocol.omnipower_logs import TariffSource as MeterTariffSource
 from ..protocol.omnipower_objects import (
     BREAKER_STATE_NAMES,
     CouplingFeedback,
@@ -44,6 +45,14 @@ type Values = Mapping[str, Any]
 type TariffSource = Literal["calendar", "input", "forced"]
 
 SCHEMA: Final = 1
+#: TariffSource values (omnipower_logs.TariffSource) → the contract's source; 0 (no tariff
+#: control, always tariff 1) reads as the meter's own calendar.
+_TARIFF_SOURCES: Final[dict[Any, TariffSource]] = {
+    MeterTariffSource.DISABLED: "calendar",
+    MeterTariffSource.CALENDAR: "calendar",
+    MeterTariffSource.INPUT: "input",
+    MeterTariffSource.FORCED: "forced",
+}
 
 _FEEDBACK_KEYS: Final = (
     ("voltage_l1", CouplingFeedback.VOLTAGE_L1),
@@ -96,11 +105,21 @@ def breaker_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
 
 
 def tariff_payload(values: Values, ts: datetime, source: TariffSource) -> dict[str, Any] | None:
-    """``tariff``: ActualTariff and where it comes from (the gateway knows when it forced one)."""
+    """``tariff``: ActualTariff and where it comes from.
+
+    The source is the meter's TariffSource (1.1.129.0.1.255) when it answers one, so a tariff
+    forced before a gateway restart still says ``forced``; *source* (what the gateway last did)
+    only for a meter without that object. The module's tariff inputs ride along when read.
+    """
     tariff = values.get("actual_tariff")
     if tariff is None or not 1 <= tariff <= 8:
         return None
-    return _head(ts) | {"active_tariff": int(tariff), "source": source}
+    meter_source = _TARIFF_SOURCES.get(values.get("tariff_source", -1))
+    payload = _head(ts) | {"active_tariff": int(tariff), "source": meter_source or source}
+    inputs = values.get("tariff_inputs")
+    if isinstance(inputs, int):
+        payload["inputs"] = {"input_1": bool(inputs & 1), "input_2": bool(inputs & 2)}
+    return payload
 
 
 def relays_payload(values: Values, ts: datetime) -> dict[str, Any] | None:

@@ -175,8 +175,9 @@ async def test_logged_events_carry_meter_time_and_come_once_across_a_restart(
         before_restart = len(events(sub))
         injected["magnet"] = meter.local()
         await client.call("magnet", active=True)  # while the gateway is down
+        heard = len(sub.messages)
         async with gateway(mosquitto, tmp_path):
-            await asyncio.sleep(1.0)
+            await sub.wait_for(lambda m: m.topic.value.endswith("/clock"), after=heard, within=30)
             await refresh(sub, mosquitto.port, 3)
             await refresh(sub, mosquitto.port, 4)
     got = events(sub)
@@ -209,3 +210,44 @@ async def test_logged_events_carry_meter_time_and_come_once_across_a_restart(
     assert near({"ts": clock["old"]}, injected["clock"])
     [magnet] = [e for e in got if e.get("kind") == "magnet"]
     assert near(magnet, injected["magnet"])
+
+
+async def test_a_forced_tariff_survives_a_gateway_restart_with_its_source(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    control = Path(tempfile.mkdtemp(prefix="omp-")) / "control.sock"
+    client = ControlClient(control)
+
+    def tariffs(sub: Subscriber, after: int = 0) -> list[dict[str, Any]]:
+        return [json.loads(m.payload) for m in sub.on(f"omnipower/{SERIAL}/tariff")[after:]]
+
+    async with (
+        emulator(tmp_path, control) as meter,
+        subscriber(mosquitto.port, f"omnipower/{SERIAL}/#") as sub,
+    ):
+        async with gateway(mosquitto, tmp_path):
+            await sub.wait_for(lambda m: m.topic.value.endswith("/tariff"), within=30)
+            calendar = tariffs(sub)[-1]
+            assert calendar["source"] == "calendar"
+            forced = 4 if calendar["active_tariff"] != 4 else 3
+            at = meter.local()
+            await client.call("tariff", tariff=forced)  # at the meter, not by a command
+            await refresh(sub, mosquitto.port, 1)
+            assert (tariffs(sub)[-1]["active_tariff"], tariffs(sub)[-1]["source"]) == (
+                forced,
+                "forced",
+            )
+        seen = len(sub.on(f"omnipower/{SERIAL}/tariff"))
+        async with gateway(mosquitto, tmp_path):  # a new process: no memory of the force
+            await sub.wait_for(
+                lambda m: m.topic.value.endswith("/tariff"), after=len(sub.messages), within=30
+            )
+            await refresh(sub, mosquitto.port, 2)
+            after = tariffs(sub, seen)
+    assert after
+    assert (after[-1]["active_tariff"], after[-1]["source"]) == (forced, "forced")
+    changes = [e for e in events(sub) if e["type"] == "tariff_changed"]
+    assert [(e["from"], e["to"], e["source"]) for e in changes] == [
+        (calendar["active_tariff"], forced, "forced")
+    ]
+    assert near(changes[0], at)

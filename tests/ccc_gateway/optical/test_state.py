@@ -149,3 +149,21 @@ def test_prepayment_enabled_is_the_meters_state_not_the_cutoff_basis() -> None:
     # about, whatever its cut-off basis holds.
     disabled = state_payloads({"coupling_state": 4, "cutoff_basis": 0x02}, T0)
     assert "prepayment" not in disabled
+
+
+@pytest.mark.parametrize(
+    ("raw", "source"), [(0, "calendar"), (1, "calendar"), (2, "input"), (3, "forced")]
+)
+def test_tariff_source_is_the_meters_not_the_gateways_memory(raw: int, source: str) -> None:
+    payloads = state_payloads(
+        {"actual_tariff": 2, "tariff_source": raw, "tariff_inputs": 2}, T0, tariff_source="forced"
+    )
+    assert payloads["tariff"]["source"] == source
+    assert payloads["tariff"]["inputs"] == {"input_1": False, "input_2": True}
+    # Without the meter's TariffSource the gateway's knowledge is all there is.
+    assert state_payloads({"actual_tariff": 2}, T0, tariff_source="forced")["tariff"] == {
+        "ts": T0.isoformat(),
+        "schema": 1,
+        "active_tariff": 2,
+        "source": "forced",
+    }
