@@ -7,25 +7,31 @@ changed since the previous poll, and the ``clock`` drift. A failed poll publishe
 value that was not read is not re-sent as if it were), counts ``optical_unavailable`` and is
 retried with backoff.
 
-Load profile: at start, after a poll that failed (a gap in our view of the meter), and on the
-``read_load_profile`` command, the profile is read from the end of what was last published (kept
-in the state directory, so a restart resumes) and published as ``load_profile`` batches.
+Load profile: at start, after a poll that failed (a gap in our view of the meter), after each
+poll once a capture period has closed since the newest interval published (so the history
+grows continuously), and on the ``read_load_profile`` command, the profile is read from the
+end of what was last published (kept per meter in the state directory, so a restart resumes)
+and published as ``load_profile`` batches, at the profile's own capture period, A+, A−, R+,
+R− and R1–R4 where it captures them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import logging
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
 from ..registers import SCALER_OBJECTS
+from .load_profile import (
+    ENERGY_OBJECTS,
+    ENERGY_UNITS,
+    LoadProfileCursor,
+    profile_batches,
+)
 from .logs import EVENT_LOGS, LogCursor, entry_ids, log_events
 from .session import (
     LogEntry,
@@ -34,7 +40,6 @@ from .session import (
     OpticalError,
     OpticalPort,
     OpticalSession,
-    ProfileRow,
 )
 from .state import LOGGED_TYPES, EventTracker, TariffSource, clock_payload, state_payloads
 
@@ -42,14 +47,6 @@ __all__ = ["POLL_OBJECTS", "LoadProfileCursor", "OpticalPoller", "profile_batche
 
 _LOGGER = logging.getLogger(__name__)
 
-ENERGY_OBJECTS: Final = (
-    "active_energy_import",
-    "active_energy_export",
-    "reactive_energy_import",
-    "reactive_energy_export",
-    *(f"active_energy_import_t{t}" for t in range(1, 5)),
-)
-_ENERGY_UNITS: Final = {"reactive_energy_import": "kvarh", "reactive_energy_export": "kvarh"}
 POLL_OBJECTS: Final = (
     "coupling_state",
     "coupling_mode",
@@ -79,12 +76,8 @@ POLL_OBJECTS: Final = (
 SCALER_NAMES: Final = tuple(name for name, _ in SCALER_OBJECTS.values())
 #: Read once per process: they name the meter (an optical-only meter has no push to do it).
 IDENTITY_OBJECTS: Final = ("meter_number", "serial_number", "meter_type", "firmware")
-#: Intervals per ``load_profile`` message (a day of 15-minute intervals).
-BATCH_SIZE: Final = 96
 #: How far back a first back-fill reaches (the meter's logger holds more; HA needs weeks at most).
 FIRST_BACKFILL: Final = timedelta(days=7)
-#: Capture periods the contract allows (PROTOCOL.md 2.3.4: 300/900/1800/3600 s).
-INTERVALS: Final = (300, 900, 1800, 3600)
 
 
 def _aware(clock: MeterClock, zone: tzinfo) -> datetime:
@@ -97,96 +90,8 @@ def energy_values(values: Mapping[str, Any]) -> dict[str, float]:
     for name in ENERGY_OBJECTS:
         value = values.get(name)
         if value is not None:
-            out[f"{name}_{_ENERGY_UNITS.get(name, 'kwh')}"] = round(float(value), 6)
+            out[f"{name}_{ENERGY_UNITS.get(name, 'kwh')}"] = round(float(value), 6)
     return out
-
-
-def _interval_of(rows: Sequence[ProfileRow], zone: tzinfo) -> int:
-    """The capture period, from the most common spacing of consecutive entries."""
-    ends = [_aware(row.end, zone) for row in rows]
-    gaps = [int((b - a).total_seconds()) for a, b in itertools.pairwise(ends)]
-    candidates = [g for g in gaps if g in INTERVALS]
-    if not candidates:
-        return 3600
-    return max(set(candidates), key=candidates.count)
-
-
-def profile_batches(
-    rows: Sequence[ProfileRow],
-    *,
-    zone: tzinfo,
-    meter: str,
-    read_at: datetime,
-    request_id: str | None,
-    interval_s: int | None = None,
-) -> list[dict[str, Any]]:
-    """``load_profile`` messages for *rows* (oldest first), :data:`BATCH_SIZE` intervals each."""
-    if not rows:
-        return []
-    interval = interval_s or _interval_of(rows, zone)
-    intervals = []
-    for row in sorted(rows, key=lambda r: _aware(r.end, zone)):
-        end = _aware(row.end, zone)
-        entry: dict[str, Any] = {
-            "start": (end - timedelta(seconds=interval)).isoformat(),
-            "end": end.isoformat(),
-        }
-        for name in ENERGY_OBJECTS[:4]:
-            if name in row.values:
-                key = f"{name}_{_ENERGY_UNITS.get(name, 'kwh')}"
-                entry[key] = round(float(row.values[name]), 6)
-        entry["status"] = int(row.status) & 0xFF
-        intervals.append(entry)
-    chunks = [intervals[i : i + BATCH_SIZE] for i in range(0, len(intervals), BATCH_SIZE)]
-    batch_id = f"{meter}-lp-{int(read_at.timestamp())}"
-    return [
-        {
-            "ts": read_at.isoformat(),
-            "schema": 1,
-            "batch_id": batch_id,
-            "request_id": request_id,
-            "interval_s": interval,
-            "part": number,
-            "parts": len(chunks),
-            "intervals": chunk,
-        }
-        for number, chunk in enumerate(chunks, start=1)
-    ]
-
-
-@dataclass(slots=True)
-class LoadProfileCursor:
-    """The end of the newest interval published, per meter, kept across restarts (atomically)."""
-
-    path: Path
-    _ends: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return  # first start, or a damaged file: back-fill the default window again
-        if isinstance(data, dict):
-            self._ends = {str(k): str(v) for k, v in data.items()}
-
-    def get(self, meter: str) -> datetime | None:
-        """The last published interval end for *meter*, aware."""
-        text = self._ends.get(meter)
-        try:
-            return None if text is None else datetime.fromisoformat(text)
-        except ValueError:
-            return None
-
-    def advance(self, meter: str, end: datetime) -> None:
-        """Record *end* (never moves backwards) and write the file atomically."""
-        current = self.get(meter)
-        if current is not None and end <= current:
-            return
-        self._ends[meter] = end.isoformat()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self._ends, sort_keys=True))
-        os.replace(temporary, self.path)
 
 
 @dataclass(slots=True)
@@ -219,13 +124,16 @@ class OpticalPoller:
     _identity_read: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _backfill_due: bool = True
+    #: The profile's capture period as last read, and the meter's time at the last poll.
+    _period_s: int = 900
+    _meter_now: datetime | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self) -> None:
         """Poll every *interval* until cancelled; failures back off up to 5 minutes."""
         while True:
             ok = await self.poll_once() is not None
-            if ok and self._backfill_due and self.load_profile:
+            if ok and self.load_profile and (self._backfill_due or self._period_closed()):
                 await self._backfill()
             delay = self.interval if ok else min(300.0, self.interval * 2 ** min(self.failures, 4))
             self._wake.clear()
@@ -234,6 +142,14 @@ class OpticalPoller:
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+    def _period_closed(self) -> bool:
+        """A capture period ended since the newest interval published: time to read it."""
+        meter = self.meter_id()
+        last = None if self.cursor is None or meter is None else self.cursor.get(meter)
+        if last is None or self._meter_now is None:
+            return False
+        return self._meter_now >= last + timedelta(seconds=self._period_s)
 
     def wake(self) -> None:
         """Poll now (a ``refresh`` command, or a command that changed something)."""
@@ -263,6 +179,7 @@ class OpticalPoller:
             self.on_scalers(scalers)
         meter = self.meter_id()
         ts = _aware(clock, self.zone)
+        self._meter_now = ts
         payloads = state_payloads(
             {**values, "phases": self.phases}, ts, tariff_source=self.tariff_source()
         )
@@ -343,7 +260,7 @@ class OpticalPoller:
         meter = self.meter_id()
         if meter is None:
             raise OpticalError("the meter's id is not known yet; retry after the first poll")
-        stop = end or self.now()
+        stop = end or self._meter_now or self.now()  # the profile is stamped in meter time
         async with self._lock, self.port.session() as session:
             rows = await session.read_load_profile(
                 start.astimezone(self.zone).replace(tzinfo=None),
@@ -354,6 +271,8 @@ class OpticalPoller:
         )
         for batch in batches:
             self.publish_profile(batch)
+        if batches:
+            self._period_s = int(batches[0]["interval_s"])
         if rows and self.cursor is not None and request_id is None:
             self.cursor.advance(meter, max(_aware(r.end, self.zone) for r in rows))
         return sum(len(b["intervals"]) for b in batches)

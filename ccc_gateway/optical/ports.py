@@ -66,6 +66,7 @@ _PROFILE_COLUMNS: Final = {
     bytes([1, 1, 2, 8, 0, 255]): "active_energy_export",
     bytes([1, 1, 3, 8, 0, 255]): "reactive_energy_import",
     bytes([1, 1, 4, 8, 0, 255]): "reactive_energy_export",
+    **{bytes([1, 1, 4 + q, 8, 0, 255]): f"reactive_energy_q{q}" for q in range(1, 5)},
 }
 
 
@@ -344,6 +345,9 @@ class DlmsSession:
             if column.instance in _PROFILE_COLUMNS and register is not None:
                 scaler, unit = await self._scaler(register)
                 scalers[index] = 10.0**scaler * _UNIT_FACTORS.get(unit, 1.0)
+        period_raw = await self._get(AttributeDescriptor(7, profile.logical_name, 4))
+        period = period_raw.value if period_raw is not None else None
+        period_s = period if isinstance(period, int) and period > 0 else None
         rows = []
         for entry in buffer.value:
             cells = entry.value
@@ -358,7 +362,8 @@ class DlmsSession:
                 elif index == status_column and isinstance(cell.value, int):
                     status = cell.value & 0xFF
             if stamp is not None:
-                rows.append(ProfileRow(MeterClock(stamp.to_naive(), stamp.dst), status, values))
+                clock = MeterClock(stamp.to_naive(), stamp.dst)
+                rows.append(ProfileRow(clock, status, values, period_s))
         return rows
 
 

@@ -83,6 +83,8 @@ class ProfileRow:
     end: MeterClock
     status: int
     values: Mapping[str, float] = field(default_factory=dict)
+    #: The profile's capture_period (attribute 4) in seconds, when the meter said it.
+    period_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
