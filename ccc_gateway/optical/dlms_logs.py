@@ -14,6 +14,7 @@ from typing import Any, Final, TypeAlias
 
 from ..protocol.axdr import CosemDateTime, Data, DataType
 from ..protocol.dlms.descriptors import AttributeDescriptor, CaptureObject, RangeDescriptor
+from ..protocol.errors import MalformedData
 from ..protocol.obis import obis_to_bytes
 from ..protocol.omnipower_logs import (
     BILLING_LOG_1_COLUMNS,
@@ -26,7 +27,7 @@ from ..protocol.omnipower_logs import (
 from ..protocol.omnipower_objects import CosemObject, by_name
 from .session import LogEntry, MeterClock, ObjectRefused
 
-__all__ = ["LOG_COLUMNS", "read_log"]
+__all__ = ["LOG_COLUMNS", "meter_clock_of", "read_log"]
 
 #: The columns each log may have, by the log's name in the shared object table.
 LOG_COLUMNS: Final[dict[str, tuple[LogColumn, ...]]] = {
@@ -42,7 +43,7 @@ Getter: TypeAlias = Callable[[AttributeDescriptor, Any], Awaitable[Data | None]]
 ScalerOf: TypeAlias = Callable[[CosemObject], Awaitable[tuple[int, int]]]  # noqa: UP040
 
 
-def _stamp(cell: Data) -> MeterClock | None:
+def meter_clock_of(cell: Data) -> MeterClock | None:
     """A date-time cell; None when the meter left it unspecified (no maximum yet)."""
     raw = cell.value
     if isinstance(raw, CosemDateTime):
@@ -53,7 +54,7 @@ def _stamp(cell: Data) -> MeterClock | None:
         return None
     try:
         return MeterClock(stamp.to_naive(), stamp.dst)
-    except ValueError:
+    except (ValueError, MalformedData):  # "not specified": the meter's way of saying none
         return None
 
 
@@ -85,7 +86,7 @@ async def read_log(
             factors[index] = 10.0**scaler * _UNIT_FACTORS.get(unit, 1.0)
     entries = []
     for row in buffer.value:
-        clock = _stamp(row.value[0]) if row.value else None
+        clock = meter_clock_of(row.value[0]) if row.value else None
         if clock is None:
             continue  # an entry without its time stamp cannot be placed: never guessed
         values: dict[str, Any] = {}
@@ -93,7 +94,7 @@ async def read_log(
             if column is None or index == 0:
                 continue
             if column.attribute == 5:
-                values[column.name] = _stamp(cell)
+                values[column.name] = meter_clock_of(cell)
             elif index in factors and isinstance(cell.value, int):
                 values[column.name] = round(cell.value * factors[index], 6)
             else:

@@ -212,6 +212,10 @@ class Iec62056Session:
         """Refused: see :data:`READOUT_ONLY`."""
         raise ObjectRefused(name, READOUT_ONLY)
 
+    async def read_capture_times(self, names: Sequence[str]) -> dict[str, MeterClock | None]:
+        """None: the readout carries no capture times."""
+        return {}
+
     async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
         """None: a readout shows values at the display's format, not the push's scalers."""
         return {}

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..registers import SCALER_OBJECTS
+from .billing import ACCUMULATED, COUNTERS, MAXIMA, billing_payload
 from .load_profile import (
     ENERGY_OBJECTS,
     ENERGY_UNITS,
@@ -74,6 +75,10 @@ POLL_OBJECTS: Final = (
 )
 #: The registers whose scaler_unit tells the push's scalers (cached by the port after one read).
 SCALER_NAMES: Final = tuple(name for name, _ in SCALER_OBJECTS.values())
+#: The debiting period's registers (docs/mqtt.md ``billing``).
+BILLING_OBJECTS: Final = (*MAXIMA, *ACCUMULATED, *COUNTERS)
+#: How far back the last closed debiting period is looked for in billing logger 2.
+BILLING_LOOKBACK: Final = timedelta(days=400)
 #: Read once per process: they name the meter (an optical-only meter has no push to do it).
 IDENTITY_OBJECTS: Final = ("meter_number", "serial_number", "meter_type", "firmware")
 #: How far back a first back-fill reaches (the meter's logger holds more; HA needs weeks at most).
@@ -120,6 +125,10 @@ class OpticalPoller:
     log_dir: Path | None = None
     failures: int = 0
     _log_cursor: LogCursor | None = None
+    _billing_stops: Any = None
+    _billing_read: bool = False
+    _last_period: LogEntry | None = None
+    _billing_sent: dict[str, Any] | None = None
     _missing_logs: set[str] = field(default_factory=set)
     _identity_read: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -168,6 +177,7 @@ class OpticalPoller:
                     clock = await session.read_clock()
                     reference = self.now().astimezone(self.zone)
                     logs = await self._read_logs(session, clock)
+                    billing = await self._read_billing(session, clock)
             except OpticalError as exc:
                 self.failures += 1
                 self._backfill_due = True  # what happened meanwhile is only in the profile
@@ -200,10 +210,35 @@ class OpticalPoller:
             self.publish_event(event)
         for name, payload in payloads.items():
             self.publish_state(name, payload)
+        if billing is not None and {**billing, "ts": None} != self._billing_sent:
+            self._billing_sent = {**billing, "ts": None}
+            self.publish_state("billing", billing)  # on change: maxima move rarely
         energy = energy_values(values)
         if energy:
             self.publish_energy(energy, ts)
         return payloads
+
+    async def _read_billing(
+        self, session: OpticalSession, clock: MeterClock
+    ) -> dict[str, Any] | None:
+        """The ``billing`` payload; billing logger 2 is read again only after a debiting stop."""
+        values = await session.read(BILLING_OBJECTS)
+        if not any(name in values for name in MAXIMA):
+            return None
+        times = await session.read_capture_times(list(MAXIMA))
+        stops = values.get("debiting_stop_counter")
+        if not self._billing_read or stops != self._billing_stops:
+            self._billing_read = True
+            try:
+                entries = await session.read_log(
+                    "billing_log_2", clock.local - BILLING_LOOKBACK, clock.local
+                )
+            except ObjectRefused:
+                entries = []
+            self._last_period = entries[-1] if entries else None
+            self._billing_stops = stops
+        ts = clock.aware(self.zone)
+        return billing_payload(values, times, self._last_period, ts, self.zone)
 
     async def _read_logs(
         self, session: OpticalSession, clock: MeterClock

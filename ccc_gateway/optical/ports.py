@@ -36,7 +36,7 @@ from ..protocol.dlms.link import LinkConnected, LinkDisconnected
 from ..protocol.errors import OmnipowerError, ServiceRefused
 from ..protocol.hdlc import HdlcAddress
 from ..protocol.omnipower_objects import OBJECTS, CosemObject, by_name
-from .dlms_logs import read_log
+from .dlms_logs import meter_clock_of, read_log
 from .session import (
     LogEntry,
     MeterClock,
@@ -245,6 +245,17 @@ class DlmsSession:
     async def read_log(self, name: str, start: datetime, end: datetime) -> list[LogEntry]:
         """Log *name* by range on its clock column (:mod:`.dlms_logs`)."""
         return await read_log(self._get, self._scaler, name, start, end)
+
+    async def read_capture_times(self, names: Sequence[str]) -> dict[str, MeterClock | None]:
+        """Attribute 5 of each class-4 register in *names*."""
+        out: dict[str, MeterClock | None] = {}
+        for name in names:
+            obj = by_name(name)
+            if obj.class_id == 4:
+                raw = await self._get(AttributeDescriptor(4, obj.logical_name, 5))
+                if raw is not None:
+                    out[name] = meter_clock_of(raw)
+        return out
 
     async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
         """Attribute 3 of each register in *names* (read once per port, then cached); a

@@ -127,6 +127,11 @@ class OpticalSession(Protocol):
         oldest first; :class:`ObjectRefused` when the meter has no such log."""
         ...
 
+    async def read_capture_times(self, names: Sequence[str]) -> dict[str, MeterClock | None]:
+        """capture_time (attribute 5) of the extended registers *names*: when a maximum was
+        reached (None: not yet in this period); a register the meter lacks is left out."""
+        ...
+
     async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
         """The meter's own (scaler, Blue Book unit code) of the registers *names*, where it says.
 

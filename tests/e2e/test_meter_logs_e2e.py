@@ -251,3 +251,38 @@ async def test_a_forced_tariff_survives_a_gateway_restart_with_its_source(
         (calendar["active_tariff"], forced, "forced")
     ]
     assert near(changes[0], at)
+
+
+async def test_a_debiting_stop_publishes_the_meters_stored_billing_values(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    control = Path(tempfile.mkdtemp(prefix="omp-")) / "control.sock"
+    client = ControlClient(control)
+
+    def billing(sub: Subscriber) -> list[dict[str, Any]]:
+        return [json.loads(m.payload) for m in sub.on(f"omnipower/{SERIAL}/billing")]
+
+    async with (
+        emulator(tmp_path, control) as meter,
+        subscriber(mosquitto.port, f"omnipower/{SERIAL}/#") as sub,
+        gateway(mosquitto, tmp_path),
+    ):
+        await sub.wait_for(lambda m: m.topic.value.endswith("/billing"), within=30)
+        stops = await client.call("debiting_stop")
+        record = meter.debiting.records[-1]
+        await refresh(sub, mosquitto.port, 1)
+        got = billing(sub)
+    schema = json.loads((SCHEMAS / "billing.schema.json").read_text())
+    for payload in got:
+        jsonschema.validate(payload, schema)
+    last = got[-1]["last_period"]
+    assert last is not None
+    assert last["debiting_stops"] == stops == got[-1]["counters"]["debiting_stops"]
+    stored_at = datetime.fromisoformat(record.values["p_plus_max_time"])
+    assert last["max_active_power_import_w"] == record.values["p_plus_max_w"] > 0
+    assert (
+        datetime.fromisoformat(last["max_active_power_import_at"]).replace(tzinfo=None) == stored_at
+    )
+    ended = datetime.fromisoformat(last["ended"]).replace(tzinfo=None)
+    assert ended == record.local.replace(microsecond=0)  # the wire's date-time has seconds
+    assert got[0]["last_period"] is None or got[0]["last_period"]["debiting_stops"] < stops

@@ -58,6 +58,8 @@ class FakeMeter:
         self.scaler_units: dict[str, tuple[int, int]] = {"active_energy_import": (0, 30)}
         #: The meter's logs by name; a log not here is refused (object-undefined).
         self.logs: dict[str, list[LogEntry]] = {}
+        #: capture_time of the maximum-demand registers.
+        self.capture_times: dict[str, MeterClock | None] = {}
 
     @property
     def description(self) -> str:
@@ -115,6 +117,9 @@ class _Session:
         if name not in self.meter.logs:
             raise ObjectRefused(name, "object-undefined")
         return [e for e in self.meter.logs[name] if start <= e.clock.local <= end]
+
+    async def read_capture_times(self, names: Sequence[str]) -> dict[str, MeterClock | None]:
+        return {n: self.meter.capture_times[n] for n in names if n in self.meter.capture_times}
 
     async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
         return {n: self.meter.scaler_units[n] for n in names if n in self.meter.scaler_units}

@@ -203,3 +203,45 @@ async def test_a_meter_without_logs_keeps_the_poll_differences(tmp_path: Path) -
     meter.values["actual_tariff"] = 3
     await p.poll_once()
     assert [e["type"] for e in sink.events] == ["tariff_changed"]
+
+
+async def test_billing_is_published_on_change_with_the_last_closed_period(tmp_path: Path) -> None:
+    meter, sink = FakeMeter(LOCAL), Sink()
+    meter.values |= {
+        "max_active_power_import": 3120.0,
+        "max_active_power_import_t1": 0.0,
+        "accumulated_max_active_power_import": 46210.0,
+        "debiting_stop_counter": 12,
+        "hour_counter": 8760.0,
+    }
+    peak = MeterClock(LOCAL - timedelta(hours=3), False)
+    meter.capture_times = {"max_active_power_import": peak, "max_active_power_import_t1": None}
+    ended = MeterClock(LOCAL - timedelta(days=1), False)
+    meter.logs = {
+        "billing_log_2": [
+            LogEntry(
+                ended,
+                {
+                    "max_active_power_import": 4620.0,
+                    "max_active_power_import_time": MeterClock(LOCAL - timedelta(days=9), False),
+                    "debiting_stop_counter": 12,
+                },
+            )
+        ]
+    }
+    p = poller(meter, sink, tmp_path)
+    await p.poll_once()
+    await p.poll_once()  # nothing changed: not sent again
+    billing = [payload for name, payload in sink.states if name == "billing"]
+    assert len(billing) == 1
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(billing[0], json.loads((SCHEMAS / "billing.schema.json").read_text()))
+    current = billing[0]["current"]
+    assert current["max_active_power_import_w"] == 3120.0
+    assert current["max_active_power_import_at"] == "2026-11-26T09:00:00+01:00"
+    assert current["max_active_power_import_t1_at"] is None
+    assert billing[0]["counters"] == {"debiting_stops": 12, "hour_counter_h": 8760.0}
+    last = billing[0]["last_period"]
+    assert last["ended"] == "2026-11-25T12:00:00+01:00"
+    assert last["max_active_power_import_w"] == 4620.0
+    assert last["max_active_power_import_at"] == "2026-11-17T12:00:00+01:00"
