@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
+from ..protocol.errors import RemoteProtocolError
 from ..registers import SCALER_OBJECTS
 from .billing import ACCUMULATED, COUNTERS, MAXIMA, billing_payload
 from .load_profile import (
@@ -38,6 +39,7 @@ from .session import (
     LogEntry,
     MeterClock,
     ObjectRefused,
+    OpticalDataRejected,
     OpticalError,
     OpticalPort,
     OpticalSession,
@@ -178,6 +180,12 @@ class OpticalPoller:
                     reference = self.now().astimezone(self.zone)
                     logs = await self._read_logs(session, clock)
                     billing = await self._read_billing(session, clock)
+            except RemoteProtocolError as exc:  # bytes that failed a check: the poll is void
+                error: OpticalError = OpticalDataRejected(f"{exc.code}: {exc}")
+                self.failures += 1
+                self._backfill_due = True
+                self.on_error(error)
+                return None
             except OpticalError as exc:
                 self.failures += 1
                 self._backfill_due = True  # what happened meanwhile is only in the profile

@@ -21,6 +21,7 @@ __all__ = [
     "LogEntry",
     "MeterClock",
     "ObjectRefused",
+    "OpticalDataRejected",
     "OpticalError",
     "OpticalPort",
     "OpticalSession",
@@ -56,6 +57,16 @@ class ObjectRefused(OpticalError):
         super().__init__(f"the meter refused {name}: {result}")
         self.name = name
         self.result = result
+
+
+class OpticalDataRejected(OpticalError):
+    """The meter answered with data that failed a check (a malformed value): not used."""
+
+    code = "optical_data_rejected"
+    hint = (
+        "the meter's answer did not decode; nothing of this poll was published. If it "
+        "repeats, capture the exchange (omnipower decode) and report it"
+    )
 
 
 @dataclass(frozen=True, slots=True)

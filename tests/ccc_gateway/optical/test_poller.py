@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -224,3 +225,30 @@ async def test_backfill_runs_again_after_each_capture_period(tmp_path: Path) -> 
     ends = [i["end"] for b in sink.profiles for i in b["intervals"]]
     assert len(ends) == len(set(ends)) == 6  # tiles time: no gap, no overlap
     assert sink.profiles[-1]["interval_s"] == 900
+
+
+async def test_malformed_data_from_the_meter_voids_the_poll_but_never_the_service(
+    tmp_path: Path,
+) -> None:
+    from ccc_gateway.protocol.errors import MalformedData
+
+    meter, sink = FakeMeter(datetime(2026, 11, 26, 12, 0)), Sink()
+
+    async def broken(name: str, start: datetime, end: datetime) -> list[Any]:
+        raise MalformedData("date-time ffff… is not a time")
+
+    p = poller(meter, sink, tmp_path)
+    p.log_dir = tmp_path / "logs"
+    meter.logs = {"standard_event_log": []}
+    original = meter.session
+
+    @contextlib.asynccontextmanager
+    async def session() -> Any:
+        async with original() as opened:
+            opened.read_log = broken
+            yield opened
+
+    meter.session = session  # type: ignore[method-assign]
+    assert await p.poll_once() is None
+    assert sink.states == []
+    assert [e.code for e in sink.errors] == ["optical_data_rejected"]
