@@ -20,7 +20,8 @@ from .config import CccPortConfig, GatewayConfig, MeterConfig
 from .ic_store import FileCounterStore
 from .meter import MeterView, PortState, PortStatus
 from .mqtt import Delivery, Message, Topics
-from .mqtt.discovery import discovery_messages
+from .mqtt.announcer import DiscoveryAnnouncer
+from .mqtt.discovery import DiscoveryMeter
 from .mqtt.payloads import (
     diagnostics_payload,
     dumps,
@@ -110,7 +111,11 @@ class MeterChannel:
         self._info_sent = False
         self._port_lost = False
         self._unnamed_warned = False
-        self._discovered: set[tuple[str, str]] = set()
+        self._discovery = (
+            DiscoveryAnnouncer(gateway.topics, gateway.config.mqtt.discovery_prefix)
+            if gateway.config.mqtt.discovery
+            else None
+        )
         self._energy: dict[str, Any] = {}
         self._energy_ts: datetime | None = None
         self._floor = RegisterFloor()
@@ -220,12 +225,11 @@ class MeterChannel:
         topics = self.gateway.topics
         power = power_payload(push, ts)
         energy = energy_payload(push, ts)
-        if self.gateway.config.mqtt.discovery:
-            self._discover(meter_id, {"power": power, "energy": energy})
         if power is not None:
             self.gateway.put(
                 Message(topics.meter(meter_id, "power"), dumps(power), Delivery.LATEST, POWER_QOS)
             )
+            self._discover("power", power)
         if energy is not None:
             self._publish_energy(meter_id, energy, ts)
 
@@ -295,6 +299,7 @@ class MeterChannel:
         self.gateway.put(
             Message(self.gateway.topics.meter(meter_id, "energy"), dumps(merged), Delivery.STATE)
         )
+        self._discover("energy", merged)
 
     def publish_optical_energy(self, values: dict[str, float], ts: datetime) -> None:
         """Energy registers read over the optical port."""
@@ -307,6 +312,7 @@ class MeterChannel:
             return
         topic = self.gateway.topics.meter(self.view.meter_id, name)
         self.gateway.put(Message(topic, dumps(payload), Delivery.STATE))
+        self._discover(name, payload)
 
     def publish_event(self, event: dict[str, Any]) -> None:
         """One ``events`` message (queued while the broker is away)."""
@@ -351,24 +357,21 @@ class MeterChannel:
         topic = self.gateway.topics.meter(result.meter, "cmd/result")
         self.gateway.put(Message(topic, dumps(result.payload(self.now())), Delivery.EVENT))
 
-    def _discover(self, meter_id: str, payloads: dict[str, dict[str, Any] | None]) -> None:
-        """Home Assistant discovery configs for keys not announced yet (a list may grow)."""
-        new: dict[str, list[str]] = {}
-        for name, payload in payloads.items():
-            for key in payload or {}:
-                if key not in _NOT_SENSORS and (name, key) not in self._discovered:
-                    self._discovered.add((name, key))
-                    new.setdefault(name, []).append(key)
-        if not new:
+    def _discover(self, topic: str, payload: dict[str, Any]) -> None:
+        """Home Assistant discovery, when enabled: re-announce the meter if *payload* has
+        keys not announced yet (after the payload itself, so the entities find a state)."""
+        meter_id = self.view.meter_id
+        if self._discovery is None or meter_id is None:
             return
-        for message in discovery_messages(
-            topics=self.gateway.topics,
-            prefix=self.gateway.config.mqtt.discovery_prefix,
+        meter = DiscoveryMeter(
             meter_id=meter_id,
             meter_type=self.view.meter_type,
-            values=new,
             gateway_version=__version__,
-        ):
+            commands=self.config.commands,
+            signed=self.gateway.config.command_secret is not None,
+            events=self.config.optical is not None,
+        )
+        for message in self._discovery.note(meter, topic, payload):
             self.gateway.put(message)
 
     def now(self) -> datetime:
@@ -409,3 +412,4 @@ class MeterChannel:
                 self.gateway.topics.meter(meter_id, "diagnostics"), dumps(payload), Delivery.STATE
             )
         )
+        self._discover("diagnostics", payload)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from pathlib import Path
 
 import aiomqtt
 
@@ -51,7 +52,10 @@ class Gateway:
     ) -> None:
         self.config = config
         self.port_backoff = port_backoff
-        self.optical_port_factory = optical_port_factory or default_optical_port
+        state_dir = config.state_dir
+        self.optical_port_factory = optical_port_factory or (
+            lambda optical: default_optical_port(optical, state_dir=state_dir)
+        )
         self.topics = Topics(config.mqtt.base_topic, config.gateway_id)
         self.publisher = Publisher(
             config.mqtt,
@@ -155,8 +159,15 @@ class Gateway:
                 channel.publish_diagnostics()
 
 
-def default_optical_port(config: OpticalPortConfig) -> OpticalPort:
-    """The real optical port for *config* (DLMS over HDLC, or an IEC 62056-21 readout)."""
+def default_optical_port(
+    config: OpticalPortConfig, *, state_dir: Path | None = None
+) -> OpticalPort:
+    """The real optical port for *config* (DLMS over HDLC, or an IEC 62056-21 readout); with
+    *state_dir* its HLS-GMAC invocation counters are reserved on disk there."""
+    from .optical.hls_counter import HlsCounterFile
     from .optical.ports import open_optical_port
 
-    return open_optical_port(config)
+    counters = None
+    if state_dir is not None and config.hls:
+        counters = HlsCounterFile(state_dir / "optical_hls_counters.json")
+    return open_optical_port(config, counters=counters)

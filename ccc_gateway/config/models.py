@@ -91,12 +91,20 @@ class CccPortConfig:
         return self.path
 
 
+#: The gateway's own system title in HLS-GMAC sessions (8 octets: "OMG" and a serial, any
+#: value the meter accepts; the meter learns it from the AARQ).
+DEFAULT_CLIENT_SYSTEM_TITLE: Final = b"OMG\x00\x00\x00\x00\x01"
+
+
 @dataclass(frozen=True, slots=True)
 class OpticalPortConfig:
     """The optical head: DLMS/COSEM over HDLC (polling and commands) or an IEC 62056-21 readout.
 
     DLMS uses the optical association (client 19, LLS) when a password is set, else the public
-    one (client 16, read-only: no commands). PROTOCOL.md 2.3.2.
+    one (client 16, read-only: no commands). PROTOCOL.md 2.3.2. A meter with local interface
+    encryption (Z28 = 1) takes HLS-GMAC instead of the password: both keys set, the session
+    authenticates with mechanism 5 and ciphers every request (PROTOCOL.md 2.3.5), as
+    ``system_title``.
     """
 
     kind: Literal["serial", "tcp"]
@@ -109,6 +117,28 @@ class OpticalPortConfig:
     association: Literal["optical", "primary_module", "ccc"] = "optical"
     poll_interval: float = 60.0
     load_profile: bool = True  # back-fill on start, after gaps and on request
+    encryption_key: Secret | None = None  # HLS-GMAC (Z28 = 1): global unicast key
+    authentication_key: Secret | None = None
+    system_title: bytes = DEFAULT_CLIENT_SYSTEM_TITLE
+
+    @property
+    def hls(self) -> bool:
+        """Whether sessions authenticate with HLS-GMAC (both keys given)."""
+        return self.encryption_key is not None and self.authentication_key is not None
+
+    def hls_keys(self) -> Keys | None:
+        """The HLS-GMAC keys, for the one place that needs them (the session)."""
+        if self.encryption_key is None or self.authentication_key is None:
+            return None
+        return Keys(
+            bytes.fromhex(self.encryption_key.reveal()),
+            bytes.fromhex(self.authentication_key.reveal()),
+        )
+
+    @property
+    def authenticated(self) -> bool:
+        """LLS or HLS: an association that may write (the public one only reads)."""
+        return self.password is not None or self.hls
 
     @property
     def description(self) -> str:
@@ -119,8 +149,8 @@ class OpticalPortConfig:
     @property
     def client_address(self) -> int:
         """The client SAP (PROTOCOL.md 2.3.2): 19 optical, 18 primary module, 20 CCC module, all
-        LLS; 16 (public, read-only) without a password."""
-        if self.password is None:
+        LLS (or HLS-GMAC with keys); 16 (public, read-only) without either."""
+        if not self.authenticated:
             return 16
         return {"optical": 19, "primary_module": 18, "ccc": 20}[self.association]
 

@@ -14,6 +14,7 @@ from typing import Any, Final
 from ..protocol import Resolution
 from .models import (
     COMMAND_NAMES,
+    DEFAULT_CLIENT_SYSTEM_TITLE,
     CccPortConfig,
     ConfigError,
     MeterConfig,
@@ -139,10 +140,11 @@ def commands_list(table: Table, optical: OpticalPortConfig | None) -> frozenset[
         raise ConfigError(
             table.name("commands"), "commands need a [meters.optical] port with protocol dlms"
         )
-    if names and optical is not None and optical.password is None:
+    if names and optical is not None and not optical.authenticated:
         raise ConfigError(
             table.name("commands"),
-            "commands need the optical port's LLS password (the public association is read-only)",
+            "commands need the optical port's LLS password or HLS keys (the public association "
+            "is read-only)",
         )
     return frozenset(names)
 
@@ -169,6 +171,32 @@ def optical_section(table: Table) -> OpticalPortConfig:
     if not 10 <= interval <= 3600:
         raise ConfigError(table.name("poll_interval"), "seconds, 10-3600")
     load_profile = table.get("load_profile", bool, "true or false", True)
+    encryption_key = secret_key(table, "encryption_key", 64)
+    authentication_key = secret_key(table, "authentication_key", 65)
+    if (encryption_key is None) != (authentication_key is None):
+        missing = "authentication_key" if authentication_key is None else "encryption_key"
+        raise ConfigError(table.name(missing), "HLS-GMAC needs both keys (Z28 = 1 meters)")
+    if encryption_key is not None and password is not None:
+        raise ConfigError(table.name("password"), "the LLS password or the HLS-GMAC keys, not both")
+    if (
+        encryption_key is not None
+        and authentication_key is not None
+        and encryption_key.reveal() == authentication_key.reveal()
+    ):
+        raise ConfigError(table.name("authentication_key"), "a different key than encryption_key")
+    if encryption_key is not None and protocol != "dlms":
+        raise ConfigError(table.name("encryption_key"), 'HLS-GMAC keys need protocol "dlms"')
+    title_text = table.get("system_title", str, "16 hex digits (8 octets)", None)
+    title = DEFAULT_CLIENT_SYSTEM_TITLE
+    if title_text is not None:
+        try:
+            title = bytes.fromhex(title_text)
+        except ValueError:
+            title = b""
+        if len(title) != 8:
+            raise ConfigError(table.name("system_title"), "16 hex digits (8 octets)")
+        if encryption_key is None:
+            raise ConfigError(table.name("system_title"), "only with the HLS-GMAC keys")
     table.finish()
     common: dict[str, Any] = {
         "protocol": protocol,
@@ -177,6 +205,9 @@ def optical_section(table: Table) -> OpticalPortConfig:
         "association": association,
         "poll_interval": float(interval),
         "load_profile": load_profile,
+        "encryption_key": encryption_key,
+        "authentication_key": authentication_key,
+        "system_title": title,
     }
     if tcp is not None:
         host, _, number = tcp.rpartition(":")

@@ -42,17 +42,23 @@ leaves them out too; the gateway reads the prepayment state from their presence)
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
+from ccc_gateway.protocol.cipher import Keys
 from ccc_gateway.protocol.dlms.control import LinkParameters
 from ccc_gateway.protocol.dlms.descriptors import CaptureObject
 from ccc_gateway.protocol.dlms.enums import ActionResult, DataAccessResult
 
 from ..model.breaker import BreakerRefused
+from ..model.firmware import ImageInvalid, image_signature, verify_image
 from ..model.meter import Meter
+from .association import HlsGmacServer
+from .display_lists import DISPLAY_LISTS, DisplayList
+from .image_transfer import ImageTransfer
 from .logs import LOGS
 from .model_profiles import NOT_SPECIFIED, date_time, load_profile_columns, load_profile_rows
 from .model_values import (
@@ -69,7 +75,7 @@ from .model_values import (
 from .provider import build_omnipower_registry, omnipower_associations
 from .server import DlmsServer
 
-__all__ = ["ModelProvider", "dlms_server_for"]
+__all__ = ["ModelProvider", "display_lists_for", "dlms_server_for", "image_transfer_for"]
 
 type Row = tuple[Data, ...]
 
@@ -206,6 +212,9 @@ class ModelProvider:
     def set_capture_period(self, name: str, seconds: int) -> DataAccessResult:
         return OK if seconds == self.capture_period(name) else REFUSED
 
+    def standard_offset_min(self) -> int:
+        return self.meter.config.gmt_offset_h * 60
+
     # --- reading ------------------------------------------------------------------------------
 
     def _load_profile(self) -> list[Row]:
@@ -218,6 +227,37 @@ class ModelProvider:
         return self._profile_rows
 
 
+def display_lists_for(meter: Meter) -> tuple[DisplayList, ...]:
+    """The three display lists over the model (remote display configuration)."""
+
+    def bind(name: str) -> DisplayList:
+        def codes() -> tuple[str, ...]:
+            return tuple(getattr(meter.display.config, name))
+
+        def configure(new: tuple[str, ...]) -> None:
+            meter.configure_display(name, new)
+
+        return DisplayList(name, codes, configure)
+
+    return tuple(bind(name) for name in DISPLAY_LISTS)
+
+
+def image_transfer_for(meter: Meter) -> ImageTransfer:
+    """Class 18 over the model: an image verifies as :mod:`..model.firmware` says, and
+    activating it changes the meter's software revision."""
+
+    def verify(image: bytes) -> str | None:
+        try:
+            return verify_image(image)
+        except ImageInvalid:
+            return None
+
+    def activate(image: bytes) -> None:
+        meter.activate_firmware(verify_image(image))
+
+    return ImageTransfer(verify, activate, image_signature)
+
+
 def dlms_server_for(
     meter: Meter,
     *,
@@ -228,16 +268,37 @@ def dlms_server_for(
     parameters: LinkParameters | None = None,
     inactivity_timeout: float = 20.0,
     inter_frame_timeout: float = 0.5,
+    challenge: Callable[[], bytes] = lambda: secrets.token_bytes(16),
+    invocation_counter: Callable[[], int] | None = None,
 ) -> DlmsServer:
     """The DLMS/COSEM server of *meter*: the OMNIPOWER objects over :class:`ModelProvider`,
     the four associations of PROTOCOL.md 2.3.2 (LLS with *password*), HDLC at
     *physical_address*. Wrap it in :class:`~meter_emulator.ports.optical_mux.DlmsServerEndpoint`
     for the optical mux. *ccc_available* says when the CCC association may be used (push off).
+
+    With local interface encryption (Z28 = 1, keys in ``[optical]``) the authenticated
+    associations take HLS-GMAC: *challenge* draws the meter's StoC (random by default: the
+    one impure default, a port's concern) and *invocation_counter* its counters (the model's
+    persisted one, shared with the push, by default).
     """
+    hls = None
+    security = meter.config.optical
+    if security is not None:  # Z28 = 1: HLS-GMAC instead of LLS
+        hls = HlsGmacServer(
+            Keys(security.encryption_key, security.authentication_key),
+            meter.identity.system_title,
+            challenge,
+            meter.next_invocation_counter if invocation_counter is None else invocation_counter,
+        )
     associations = omnipower_associations(
-        password=password, ccc_available=ccc_available, firmware_f1=firmware_f1
+        password=password, ccc_available=ccc_available, firmware_f1=firmware_f1, hls=hls
     )
-    registry = build_omnipower_registry(ModelProvider(meter), associations)
+    registry = build_omnipower_registry(
+        ModelProvider(meter),
+        associations,
+        image_transfer=image_transfer_for(meter),
+        display_lists=display_lists_for(meter),
+    )
     return DlmsServer(
         registry,
         associations,

@@ -109,7 +109,7 @@ def readings(meter: MeterEngine) -> dict[str, tuple[Any, str]]:
         "128.0.0": (meter.breaker.state.value if meter.breaker.present else 0, ""),
         "0.1.0": (meter.debiting.stop_count, ""),
         "0.8.0": (meter.debiting.hour_counter, "h"),
-        "82.8.1": (meter.debiting.pulse_input, ""),
+        "82.8.1": (meter.debiting.pulse_input, meter.config.codes.pulse_input_unit_text or ""),
         "0.5.0": (energy.wh("a_plus"), "imp"),  # S0: 1000 imp/kWh = one pulse per Wh
         "32.36.0": (meter.quality.counters.get("swell_l1", 0), ""),
         "32.32.0": (meter.quality.counters.get("sag_l1", 0), ""),

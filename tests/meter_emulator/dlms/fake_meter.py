@@ -129,6 +129,9 @@ class FakeMeter:
     def capture_period(self, name: str) -> int:
         return self.period
 
+    def standard_offset_min(self) -> int:
+        return 60  # GMT+1, as the default meter
+
     def set_capture_period(self, name: str, seconds: int) -> DataAccessResult:
         if seconds not in (300, 900, 1800, 3600):
             return DataAccessResult.OTHER_REASON
