@@ -73,6 +73,7 @@ POLL_OBJECTS: Final = (
     *(f"voltage_swell_count_l{n}" for n in (1, 2, 3)),
     "frequency",
     "power_factor",
+    *(f"voltage_l{n}" for n in (1, 2, 3)),
     *ENERGY_OBJECTS,
 )
 #: The registers whose scaler_unit tells the push's scalers (cached by the port after one read).
@@ -129,6 +130,8 @@ class OpticalPoller:
     _log_cursor: LogCursor | None = None
     _billing_stops: Any = None
     _billing_read: bool = False
+    #: The newest sag and swell read from the power-quality log (``quality.last_voltage_*``).
+    _last_pq: dict[str, dict[str, Any]] = field(default_factory=dict)
     _last_period: LogEntry | None = None
     _billing_sent: dict[str, Any] | None = None
     _missing_logs: set[str] = field(default_factory=set)
@@ -198,8 +201,10 @@ class OpticalPoller:
         meter = self.meter_id()
         ts = _aware(clock, self.zone)
         self._meter_now = ts
+        # The meter answers U L2/L3 only if it has them: its phases, before any push said so.
+        phases = 3 if "voltage_l2" in values else self.phases
         payloads = state_payloads(
-            {**values, "phases": self.phases}, ts, tariff_source=self.tariff_source()
+            {**values, "phases": phases}, ts, tariff_source=self.tariff_source()
         )
         payloads["clock"] = clock_payload(ts, reference, dst=clock.dst)
         if meter is None:
@@ -213,7 +218,17 @@ class OpticalPoller:
             self.tracker.from_logs = LOGGED_TYPES
         tariff_before = self.tracker.last_tariff()
         for event in self._log_events(meter, logs, tariff_before):
+            if event["type"] in ("voltage_sag", "voltage_swell"):
+                self._last_pq[event["type"]] = {
+                    "at": event.get("started", event["ts"]),
+                    "phase": event["phase"],
+                    "duration_s": event.get("duration_s", 0.0),
+                    "voltage_v": event.get("voltage_v", 0.0),
+                }
             self.publish_event(event)
+        if "quality" in payloads:
+            for kind, last in self._last_pq.items():
+                payloads["quality"][f"last_{kind}"] = last
         for event in self.tracker.update(payloads):
             self.publish_event(event)
         for name, payload in payloads.items():

@@ -209,6 +209,15 @@ def quality_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
         payload["frequency_hz"] = round(float(values["frequency"]), 3)
     if values.get("power_factor") is not None:
         payload["power_factor"] = round(float(values["power_factor"]), 3)
+    voltages = [values.get(f"voltage_l{n}") for n in (1, 2, 3)]
+    if values.get("phases", 1) == 3 and all(isinstance(v, int | float) for v in voltages):
+        # Largest deviation from the mean, in % of the mean (the NEMA/IEEE 112 definition: the
+        # meter has no unbalance register, and phase angles are not read).
+        levels = [float(v) for v in voltages if v is not None]
+        mean = sum(levels) / 3
+        if mean > 0:
+            deviation = max(abs(level - mean) for level in levels)
+            payload["voltage_unbalance_pct"] = round(deviation / mean * 100, 3)
     return payload if len(payload) > 2 else None
 
 

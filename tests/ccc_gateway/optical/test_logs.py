@@ -245,3 +245,29 @@ async def test_billing_is_published_on_change_with_the_last_closed_period(tmp_pa
     assert last["ended"] == "2026-11-25T12:00:00+01:00"
     assert last["max_active_power_import_w"] == 4620.0
     assert last["max_active_power_import_at"] == "2026-11-17T12:00:00+01:00"
+
+
+async def test_quality_carries_the_last_sag_and_the_phases_the_meter_answers(
+    tmp_path: Path,
+) -> None:
+    meter, sink = FakeMeter(LOCAL), Sink()
+    meter.values |= {"voltage_l1": 230.0, "voltage_l2": 225.0, "voltage_l3": 235.0}
+    meter.values["coupling_feedback"] = 0x19  # valid, L1 only: L2/L3 lost on a 3-phase meter
+    meter.logs = {"power_quality_log": []}
+    p = poll_with_logs(meter, sink, tmp_path)  # built with phases=1, as before any push
+    await p.poll_once()
+    meter.logs["power_quality_log"] = [quality(1, PowerQualityCode.VOLTAGE_SAG, 2, 2.5, 180.0)]
+    meter.clock = MeterClock(LOCAL + timedelta(minutes=2), False)
+    await p.poll_once()
+    states = [payload for name, payload in sink.states if name == "quality"]
+    assert states[-1]["last_voltage_sag"] == {
+        "at": "2026-11-26T12:00:57.500000+01:00",
+        "phase": 2,
+        "duration_s": 2.5,
+        "voltage_v": 180.0,
+    }
+    assert "voltage_unbalance_pct" in states[-1]
+    valid_quality = pytest.importorskip("jsonschema")
+    valid_quality.validate(states[-1], json.loads((SCHEMAS / "quality.schema.json").read_text()))
+    status = [payload for name, payload in sink.states if name == "status"][-1]
+    assert status["power_failure"] is True  # L2/L3 without voltage: seen although phases=1

@@ -167,3 +167,11 @@ def test_tariff_source_is_the_meters_not_the_gateways_memory(raw: int, source: s
         "active_tariff": 2,
         "source": "forced",
     }
+
+
+def test_voltage_unbalance_on_three_phases_only() -> None:
+    voltages = {"voltage_l1": 230.0, "voltage_l2": 220.0, "voltage_l3": 240.0, "frequency": 50.0}
+    quality = state_payloads({**voltages, "phases": 3}, T0)["quality"]
+    assert quality["voltage_unbalance_pct"] == pytest.approx(10 / 230 * 100, abs=0.001)
+    single = state_payloads({"voltage_l1": 230.0, "frequency": 50.0, "phases": 1}, T0)
+    assert "voltage_unbalance_pct" not in single["quality"]
