@@ -50,20 +50,24 @@ ZONE = ZoneInfo("Europe/Copenhagen")
 SCHEMAS = Path(__file__).parents[2] / "docs" / "schemas"
 FAST = Backoff(initial=0.05, maximum=0.3)
 SPEED = 10.0
+#: A single-phase meter with a breaker (X10), DLMS variant.
+SINGLE_PHASE = "6861111BN242101040"
 #: The meter time an event carries may be this far from when it was injected (the runtime
 #: advances the model in steps; the issue allows one simulated minute).
 SLACK = timedelta(minutes=1)
 
 
 @contextlib.asynccontextmanager
-async def emulator(tmp_path: Path, control: Path) -> AsyncIterator[Meter]:
+async def emulator(
+    tmp_path: Path, control: Path, type_number: str = "6841131BN243101040"
+) -> AsyncIterator[Meter]:
     config = parse_meter_config(
         {
-            "meter": {"type_number": "6841131BN243101040", "serial": int(SERIAL)},
+            "meter": {"type_number": type_number, "serial": int(SERIAL)},
             "push": {"list": "han_nve_list_2"},
         }
     )
-    supply = Supply(tuple(PhaseSupply(230.0, 500.0, 50.0) for _ in range(3)))
+    supply = Supply(tuple(PhaseSupply(230.0, 500.0, 50.0) for _ in range(config.phases)))
     start = datetime.now(UTC).replace(microsecond=0)
     meter = Meter(config, start=start - timedelta(hours=1), source=ConstantLoad(supply))
     meter.set_cover(True)  # the meter's past: in its log, never published as news
@@ -286,3 +290,35 @@ async def test_a_debiting_stop_publishes_the_meters_stored_billing_values(
     ended = datetime.fromisoformat(last["ended"]).replace(tzinfo=None)
     assert ended == record.local.replace(microsecond=0)  # the wire's date-time has seconds
     assert got[0]["last_period"] is None or got[0]["last_period"]["debiting_stops"] < stops
+
+
+async def test_a_single_phase_outage_is_read_back_from_the_log_when_power_returns(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The meter's own supply goes: no poll answers; the log tells it afterwards."""
+    control = Path(tempfile.mkdtemp(prefix="omp-")) / "control.sock"
+    client = ControlClient(control)
+    async with (
+        emulator(tmp_path, control, type_number=SINGLE_PHASE) as meter,
+        subscriber(mosquitto.port, f"omnipower/{SERIAL}/#") as sub,
+        gateway(mosquitto, tmp_path),
+    ):
+        await sub.wait_for(lambda m: m.topic.value.endswith("/clock"), within=30)
+        started = meter.local()
+        await client.call("fail_supply", seconds=30)  # 3 s of wall time at 10 x
+        await asyncio.sleep(4.0)
+        ended = meter.local()
+        await refresh(sub, mosquitto.port, 1)
+        await sub.wait_for(
+            lambda m: (
+                m.topic.value.endswith("/events") and json.loads(m.payload).get("ended") is not None
+            ),
+            within=30,
+        )
+    failures = [e for e in events(sub) if e["type"] == "power_failure"]
+    assert [e["ended"] is None for e in failures] == [True, False]
+    assert near(failures[0], started)
+    back = failures[1]
+    assert back["duration_s"] == pytest.approx(30.0, abs=1.0)
+    assert near({"ts": back["started"]}, started)
+    assert abs(datetime.fromisoformat(back["ended"]).replace(tzinfo=None) - ended) <= SLACK
