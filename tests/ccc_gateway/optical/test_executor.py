@@ -238,3 +238,14 @@ async def test_a_read_back_is_stamped_with_the_meters_clock(
     state = await h.run(name, **args)
     assert datetime.fromisoformat(state["ts"]) == meter_time.replace(tzinfo=ZONE)
     assert h.changes[-1][0][topic]["ts"] == state["ts"]
+
+
+async def test_tariff_auto_is_refused_while_the_meter_still_reports_forced() -> None:
+    h = Harness()
+    h.meter.values["tariff_source"] = 3  # TariffSource.FORCED, and the write does not change it
+    with pytest.raises(CommandFailed) as failed:
+        await h.run("tariff", mode="auto")
+    assert failed.value.reason == "readback_mismatch"
+    h.meter.values["tariff_source"] = 1  # the calendar again
+    state = await h.run("tariff", mode="auto")
+    assert state["source"] == "calendar"
