@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 
 from ..protocol.omnipower_logs import TariffSource as MeterTariffSource
 from ..protocol.omnipower_objects import (
@@ -41,8 +41,8 @@ __all__ = [
     "tariff_payload",
 ]
 
-type Values = Mapping[str, Any]
-type TariffSource = Literal["calendar", "input", "forced"]
+Values: TypeAlias = Mapping[str, Any]  # noqa: UP040 (runs on Python 3.11)
+TariffSource: TypeAlias = Literal["calendar", "input", "forced"]  # noqa: UP040
 
 SCHEMA: Final = 1
 #: TariffSource values (omnipower_logs.TariffSource) → the contract's source; 0 (no tariff
