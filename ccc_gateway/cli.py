@@ -34,6 +34,7 @@ OPTIONAL: dict[str, str] = {
     "gateway": "ccc_gateway.service_cli",
     "emulator": "meter_emulator.cli",
     "demo": "ccc_gateway.demo",
+    "demand": "ccc_gateway.demand_cli",
 }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .demand import demand_rules_section
 from .models import ConfigError, GatewayConfig
 from .sections import commands_secret, meter_section, mqtt_section
 from .table import Table, zone
@@ -78,7 +79,11 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path = Path()) -> Gateway
     raw_meters = data.get("meters")
     if not isinstance(raw_meters, list) or not raw_meters:
         raise ConfigError("meters", "at least one [[meters]] table")
-    meters = tuple(meter_section(Table(m, f"meters[{i}]"), i) for i, m in enumerate(raw_meters))
+    root.mark_read("demand_rules")
+    rules = demand_rules_section(data.get("demand_rules"))
+    meters = tuple(
+        meter_section(Table(m, f"meters[{i}]"), i, rules) for i, m in enumerate(raw_meters)
+    )
     names = [m.name for m in meters]
     if len(set(names)) != len(names):
         raise ConfigError("meters", "each meter needs a distinct name")
