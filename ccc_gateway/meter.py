@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 
 from .protocol import Push, RemoteProtocolError
 from .protocol.obis import GS1_METER_ID, METER_NUMBER, METER_TYPE
@@ -88,6 +88,8 @@ class MeterView:
     list_version: str | None = None
     phases: int | None = None
     firmware: str | None = None
+    #: Push scalers that disagree with the meter's own, by quantity (diagnostics, HA repairs).
+    scaler_mismatches: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.configured_serial is not None:

@@ -35,6 +35,7 @@ from .optical.channel import CAPABILITIES, OpticalChannel, OpticalPortFactory
 from .optical.session import OpticalError
 from .ports import ByteSource, PortUnavailable, ReplayPort, SerialPort, TcpPort
 from .protocol import FrameRejected, PushDecoder, PushReceived, SecurityContext
+from .registers import PushScalers, RegisterFloor, ScalerMismatch, ScalerStore
 
 __all__ = ["CHECKSUM_STREAK", "POWER_QOS", "GatewayLink", "MeterChannel", "port_for"]
 
@@ -60,6 +61,9 @@ class GatewayLink(Protocol):
 
     @property
     def optical_port_factory(self) -> OpticalPortFactory: ...
+
+    @property
+    def scaler_store(self) -> ScalerStore: ...
 
     def put(self, message: Message) -> None:
         """Hand a message to the publisher (never blocks)."""
@@ -123,6 +127,13 @@ class MeterChannel:
         )
         self._energy: dict[str, Any] = {}
         self._energy_ts: datetime | None = None
+        self._floor = RegisterFloor()
+        self._held_keys: set[str] = set()
+        # With a DLMS optical port the push waits for the meter's own scalers (or for the port
+        # to fail once): a push read at a wrong scaler would put a wrong register on MQTT.
+        optical_dlms = config.optical is not None and config.optical.protocol == "dlms"
+        self.scalers = PushScalers(config.resolution, settled=not optical_dlms)
+        self._scalers_loaded = False
         self.demand: DemandTracker | None = None
         if config.demand is not None:
             self.demand = DemandTracker(
@@ -140,6 +151,7 @@ class MeterChannel:
                 now=self.now,
             )
             self.optical.poller.on_identity = self._optical_identity
+            self.optical.poller.on_scalers = self.learn_scalers
 
     @property
     def ports_description(self) -> str:
@@ -212,6 +224,17 @@ class MeterChannel:
             return
         if info_changed or not self._info_sent:
             self.publish_info()
+        if not self._scalers_loaded:
+            self.scalers.load(self.gateway.scaler_store.get(meter_id))
+            self._scalers_loaded = True
+            if self.scalers.learnt:  # learnt before the meter had a name
+                self.gateway.scaler_store.put(meter_id, self.scalers.stored())
+        for mismatch in self.scalers.mismatches(push, self.view.meter_type):
+            self._scaler_mismatch(mismatch)
+        if not self.scalers.settled:
+            _LOGGER.debug("%s: push held until the optical port gives the scalers", meter_id)
+            return
+        push = self.scalers.apply(push)
         ts = meter_time(push, self.zone, now)
         topics = self.gateway.topics
         power = power_payload(push, ts)
@@ -290,13 +313,35 @@ class MeterChannel:
 
     # -- publications -----------------------------------------------------------------------
 
+    def learn_scalers(self, scaler_units: dict[str, tuple[int, int]]) -> None:
+        """The optical port's scaler_unit of the registers; the push is read with them."""
+        if self.scalers.learn(scaler_units) and self.view.meter_id is not None:
+            self.gateway.scaler_store.put(self.view.meter_id, self.scalers.stored())
+
+    def _scaler_mismatch(self, mismatch: ScalerMismatch) -> None:
+        """Said once per quantity: the log line, the diagnostics code and entry (HA repairs)."""
+        _LOGGER.warning("%s: %s. %s", self.config.name, mismatch, mismatch.hint)
+        self.view.scaler_mismatches[mismatch.kind.value] = mismatch.payload()
+        self.view.record_port_error(mismatch.code, str(mismatch), mismatch.hint, now=self.now())
+        self.publish_diagnostics()
+
     def _publish_energy(self, meter_id: str, payload: dict[str, Any], ts: datetime) -> None:
         """Registers from the push and from optical reads merge into one retained topic.
 
         Both are the same meter's registers, so the newest value of each key wins and a key
-        once known never disappears because the other port's read lacks it.
+        once known never disappears because the other port's read lacks it. No key ever goes
+        down (:class:`~.registers.RegisterFloor`): a lower reading is held and counted.
         """
-        self._energy.update({k: v for k, v in payload.items() if k not in _NOT_SENSORS})
+        values = {k: v for k, v in payload.items() if k not in _NOT_SENSORS}
+        admitted, held = self._floor.admit(values, ts)
+        for decrease in held:
+            self.view.errors[decrease.code] += 1
+            if decrease.key not in self._held_keys:
+                self._held_keys.add(decrease.key)
+                _LOGGER.warning("%s: %s. %s", self.config.name, decrease, decrease.hint)
+            else:
+                _LOGGER.debug("%s: %s", self.config.name, decrease)
+        self._energy.update(admitted)
         if self._energy_ts is None or ts >= self._energy_ts:
             self._energy_ts = ts
         merged = {"ts": self._energy_ts.isoformat(), "schema": 1, **self._energy}
@@ -339,6 +384,7 @@ class MeterChannel:
         """Count an optical failure on the diagnostics topic (once per outage)."""
         status = self.view.ports["optical"]
         newly_lost = status.state is not PortState.UNAVAILABLE
+        self.scalers.settled = True  # no scalers to wait for: the configured ones it is
         status.state = PortState.UNAVAILABLE
         status.reason = str(error)
         if newly_lost:

@@ -42,6 +42,7 @@ from .mqtt.publisher import MessageHandler
 from .optical.channel import OpticalPortFactory
 from .optical.session import OpticalPort
 from .ports import Backoff, pump
+from .registers import ScalerStore
 
 __all__ = ["Gateway", "default_optical_port"]
 
@@ -80,6 +81,7 @@ class Gateway:
             backoff=mqtt_backoff,
         )
         self.store = FileCounterStore(config.state_dir / "invocation_counters.json")
+        self.scaler_store = ScalerStore(config.state_dir / "scalers.json")
         default_zone = config.timezone or host_zone() or datetime.now().astimezone().tzinfo
         assert default_zone is not None
         self.channels = [

@@ -188,4 +188,5 @@ def diagnostics_payload(meter: MeterView, ts: datetime) -> dict[str, Any]:
         },
         "last_invocation_counter": meter.last_invocation_counter,
         "last_push": None if meter.last_push_at is None else meter.last_push_at.isoformat(),
+        "scaler_mismatch": [meter.scaler_mismatches[k] for k in sorted(meter.scaler_mismatches)],
     }

@@ -100,6 +100,7 @@ class OpticalChannel:
             now=now,
             cursor=LoadProfileCursor(state_dir / "load_profile.json"),
             load_profile=config.load_profile and config.protocol == "dlms",
+            log_dir=state_dir / "logs" if config.protocol == "dlms" else None,
             phases=meter.view.phases or 1,
         )
         self.executor = OpticalCommandExecutor(

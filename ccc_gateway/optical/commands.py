@@ -124,8 +124,10 @@ class OpticalCommandExecutor:
             raise CommandFailed("internal_error", f"no executor for {command.name!r}")
         return await handler(session, command)
 
-    def _ts(self) -> datetime:
-        return self.now().astimezone(self.zone)
+    async def _ts(self, session: OpticalSession) -> datetime:
+        """The meter's clock, read after the read-back: a read-back's ``ts`` is the meter's time,
+        like a poll's, so ``ts`` of a topic never jumps between two clocks."""
+        return (await session.read_clock()).aware(self.zone)
 
     async def _breaker(self, session: OpticalSession, command: AcceptedCommand) -> dict[str, Any]:
         action = command.args["action"]
@@ -140,11 +142,11 @@ class OpticalCommandExecutor:
                 f"{action} is only possible from "
                 f"{' or '.join(_state_name(s) for s in sorted(allowed_from))}; the breaker is "
                 f"{_state_name(current)}, so nothing was written",
-                state=breaker_payload(before, self._ts()),
+                state=breaker_payload(before, await self._ts(session)),
             )
         await session.write("coupling_state", int(value))
         after = await session.read(list(BREAKER_OBJECTS))
-        payload = breaker_payload(after, self._ts())
+        payload = breaker_payload(after, await self._ts(session))
         if after.get("coupling_state") not in expected or payload is None:
             raise CommandFailed(
                 "readback_mismatch",
@@ -160,7 +162,7 @@ class OpticalCommandExecutor:
         wanted = 1 if command.args["on"] else 0
         await session.write(name, wanted)
         after = await session.read(["relay_1", "relay_2"])
-        payload = relays_payload(after, self._ts())
+        payload = relays_payload(after, await self._ts(session))
         if payload is None or after.get(name) != wanted:
             raise CommandFailed("readback_mismatch", f"{name} reads {after.get(name)}")
         self.after_change({"relays": payload}, command.id)
@@ -171,14 +173,15 @@ class OpticalCommandExecutor:
         # calendar or inputs (the emulator's documented convention; PROTOCOL.md is silent).
         forced = command.args.get("tariff") if command.args["mode"] == "force" else None
         await session.write("actual_tariff", forced or 0)
-        after = await session.read(["actual_tariff"])
+        after = await session.read(["actual_tariff", "tariff_source"])
         active = after.get("actual_tariff")
         source: TariffSource = "forced" if forced else "calendar"
-        payload = tariff_payload(after, self._ts(), source)
+        payload = tariff_payload(after, await self._ts(session), source)
         # Forced: exactly that tariff. Auto: a real tariff (1-8), never the 0 just written.
-        # TODO(#11): also compare the source the meter reports, once the poller reads it.
+        # The source the meter reports (TariffSource, where it has one) must agree too.
         wanted = {forced} if forced is not None else set(range(1, 9))
-        if payload is None or active not in wanted:
+        reported = None if payload is None else payload["source"]
+        if payload is None or active not in wanted or (reported == "forced") != bool(forced):
             raise CommandFailed(
                 "readback_mismatch",
                 f"ActualTariff reads {active}, not "
@@ -199,7 +202,7 @@ class OpticalCommandExecutor:
         target = _on_grid(credit + energy, step)
         await session.write("prepayment_credit", target)
         after = await session.read([*PREPAYMENT_OBJECTS, "active_energy_import"])
-        payload = prepayment_payload(after, self._ts())
+        payload = prepayment_payload(after, await self._ts(session))
         read_back = after.get("prepayment_credit")
         # Credit counts down while power flows: what the meter counted as imported between the
         # two reads (A+, at its own resolution) is all the read-back may lack.
@@ -227,7 +230,7 @@ class OpticalCommandExecutor:
         _check_multiple(wanted, step, "the alarm limit", "the meter's alarm limit register")
         await session.write("prepayment_alarm_limit", wanted)
         after = await session.read(list(PREPAYMENT_OBJECTS))
-        payload = prepayment_payload(after, self._ts())
+        payload = prepayment_payload(after, await self._ts(session))
         limit = after.get("prepayment_alarm_limit")
         if payload is None or limit is None or abs(limit - wanted) > _NOISE:
             raise CommandFailed(

@@ -33,7 +33,14 @@ from ..protocol.errors import OmnipowerError
 from ..protocol.omnipower_objects import OBJECTS, CosemObject
 from .iec62056_21_client import Iec62056Client, Readout
 from .iec62056_21_port import OpticalLink, SerialOpticalPort, TcpOpticalPort, read_readout
-from .session import MeterClock, ObjectRefused, OpticalSession, OpticalUnavailable, ProfileRow
+from .session import (
+    LogEntry,
+    MeterClock,
+    ObjectRefused,
+    OpticalSession,
+    OpticalUnavailable,
+    ProfileRow,
+)
 
 __all__ = [
     "READOUT_ONLY",
@@ -204,6 +211,18 @@ class Iec62056Session:
     async def read_load_profile(self, start: datetime, end: datetime) -> list[ProfileRow]:
         """Refused: see :data:`READOUT_ONLY`."""
         raise ObjectRefused("load_profile", READOUT_ONLY)
+
+    async def read_log(self, name: str, start: datetime, end: datetime) -> list[LogEntry]:
+        """Refused: see :data:`READOUT_ONLY`."""
+        raise ObjectRefused(name, READOUT_ONLY)
+
+    async def read_capture_times(self, names: Sequence[str]) -> dict[str, MeterClock | None]:
+        """None: the readout carries no capture times."""
+        return {}
+
+    async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """None: a readout shows values at the display's format, not the push's scalers."""
+        return {}
 
 
 type LinkOpener = Callable[[], AbstractAsyncContextManager[OpticalLink]]

@@ -7,45 +7,57 @@ changed since the previous poll, and the ``clock`` drift. A failed poll publishe
 value that was not read is not re-sent as if it were), counts ``optical_unavailable`` and is
 retried with backoff.
 
-Load profile: at start, after a poll that failed (a gap in our view of the meter), and on the
-``read_load_profile`` command, the profile is read from the end of what was last published (kept
-in the state directory, so a restart resumes) and published as ``load_profile`` batches.
+Load profile: at start, after a poll that failed (a gap in our view of the meter), after each
+poll once a capture period has closed since the newest interval published (so the history
+grows continuously), and on the ``read_load_profile`` command, the profile is read from the
+end of what was last published (kept per meter in the state directory, so a restart resumes)
+and published as ``load_profile`` batches, at the profile's own capture period, A+, A−, R+,
+R− and R1–R4 where it captures them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import logging
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
-from .session import MeterClock, OpticalError, OpticalPort, ProfileRow
-from .state import EventTracker, TariffSource, clock_payload, state_payloads
+from ..protocol.errors import RemoteProtocolError
+from ..registers import SCALER_OBJECTS
+from .billing import ACCUMULATED, COUNTERS, MAXIMA, billing_payload
+from .load_profile import (
+    ENERGY_OBJECTS,
+    ENERGY_UNITS,
+    LoadProfileCursor,
+    profile_batches,
+)
+from .logs import EVENT_LOGS, LogCursor, entry_ids, log_events
+from .session import (
+    LogEntry,
+    MeterClock,
+    ObjectRefused,
+    OpticalDataRejected,
+    OpticalError,
+    OpticalPort,
+    OpticalSession,
+)
+from .state import LOGGED_TYPES, EventTracker, TariffSource, clock_payload, state_payloads
 
 __all__ = ["POLL_OBJECTS", "LoadProfileCursor", "OpticalPoller", "profile_batches"]
 
 _LOGGER = logging.getLogger(__name__)
 
-ENERGY_OBJECTS: Final = (
-    "active_energy_import",
-    "active_energy_export",
-    "reactive_energy_import",
-    "reactive_energy_export",
-    *(f"active_energy_import_t{t}" for t in range(1, 5)),
-)
-_ENERGY_UNITS: Final = {"reactive_energy_import": "kvarh", "reactive_energy_export": "kvarh"}
 POLL_OBJECTS: Final = (
     "coupling_state",
     "coupling_mode",
     "cutoff_basis",
     "coupling_feedback",
     "actual_tariff",
+    "tariff_source",
+    "tariff_inputs",
     "relay_1",
     "relay_2",
     "prepayment_credit",
@@ -61,16 +73,19 @@ POLL_OBJECTS: Final = (
     *(f"voltage_swell_count_l{n}" for n in (1, 2, 3)),
     "frequency",
     "power_factor",
+    *(f"voltage_l{n}" for n in (1, 2, 3)),
     *ENERGY_OBJECTS,
 )
+#: The registers whose scaler_unit tells the push's scalers (cached by the port after one read).
+SCALER_NAMES: Final = tuple(name for name, _ in SCALER_OBJECTS.values())
+#: The debiting period's registers (docs/mqtt.md ``billing``).
+BILLING_OBJECTS: Final = (*MAXIMA, *ACCUMULATED, *COUNTERS)
+#: How far back the last closed debiting period is looked for in billing logger 2.
+BILLING_LOOKBACK: Final = timedelta(days=400)
 #: Read once per process: they name the meter (an optical-only meter has no push to do it).
 IDENTITY_OBJECTS: Final = ("meter_number", "serial_number", "meter_type", "firmware")
-#: Intervals per ``load_profile`` message (a day of 15-minute intervals).
-BATCH_SIZE: Final = 96
 #: How far back a first back-fill reaches (the meter's logger holds more; HA needs weeks at most).
 FIRST_BACKFILL: Final = timedelta(days=7)
-#: Capture periods the contract allows (PROTOCOL.md 2.3.4: 300/900/1800/3600 s).
-INTERVALS: Final = (300, 900, 1800, 3600)
 
 
 def _aware(clock: MeterClock, zone: tzinfo) -> datetime:
@@ -83,96 +98,8 @@ def energy_values(values: Mapping[str, Any]) -> dict[str, float]:
     for name in ENERGY_OBJECTS:
         value = values.get(name)
         if value is not None:
-            out[f"{name}_{_ENERGY_UNITS.get(name, 'kwh')}"] = round(float(value), 6)
+            out[f"{name}_{ENERGY_UNITS.get(name, 'kwh')}"] = round(float(value), 6)
     return out
-
-
-def _interval_of(rows: Sequence[ProfileRow], zone: tzinfo) -> int:
-    """The capture period, from the most common spacing of consecutive entries."""
-    ends = [_aware(row.end, zone) for row in rows]
-    gaps = [int((b - a).total_seconds()) for a, b in itertools.pairwise(ends)]
-    candidates = [g for g in gaps if g in INTERVALS]
-    if not candidates:
-        return 3600
-    return max(set(candidates), key=candidates.count)
-
-
-def profile_batches(
-    rows: Sequence[ProfileRow],
-    *,
-    zone: tzinfo,
-    meter: str,
-    read_at: datetime,
-    request_id: str | None,
-    interval_s: int | None = None,
-) -> list[dict[str, Any]]:
-    """``load_profile`` messages for *rows* (oldest first), :data:`BATCH_SIZE` intervals each."""
-    if not rows:
-        return []
-    interval = interval_s or _interval_of(rows, zone)
-    intervals = []
-    for row in sorted(rows, key=lambda r: _aware(r.end, zone)):
-        end = _aware(row.end, zone)
-        entry: dict[str, Any] = {
-            "start": (end - timedelta(seconds=interval)).isoformat(),
-            "end": end.isoformat(),
-        }
-        for name in ENERGY_OBJECTS[:4]:
-            if name in row.values:
-                key = f"{name}_{_ENERGY_UNITS.get(name, 'kwh')}"
-                entry[key] = round(float(row.values[name]), 6)
-        entry["status"] = int(row.status) & 0xFF
-        intervals.append(entry)
-    chunks = [intervals[i : i + BATCH_SIZE] for i in range(0, len(intervals), BATCH_SIZE)]
-    batch_id = f"{meter}-lp-{int(read_at.timestamp())}"
-    return [
-        {
-            "ts": read_at.isoformat(),
-            "schema": 1,
-            "batch_id": batch_id,
-            "request_id": request_id,
-            "interval_s": interval,
-            "part": number,
-            "parts": len(chunks),
-            "intervals": chunk,
-        }
-        for number, chunk in enumerate(chunks, start=1)
-    ]
-
-
-@dataclass(slots=True)
-class LoadProfileCursor:
-    """The end of the newest interval published, per meter, kept across restarts (atomically)."""
-
-    path: Path
-    _ends: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return  # first start, or a damaged file: back-fill the default window again
-        if isinstance(data, dict):
-            self._ends = {str(k): str(v) for k, v in data.items()}
-
-    def get(self, meter: str) -> datetime | None:
-        """The last published interval end for *meter*, aware."""
-        text = self._ends.get(meter)
-        try:
-            return None if text is None else datetime.fromisoformat(text)
-        except ValueError:
-            return None
-
-    def advance(self, meter: str, end: datetime) -> None:
-        """Record *end* (never moves backwards) and write the file atomically."""
-        current = self.get(meter)
-        if current is not None and end <= current:
-            return
-        self._ends[meter] = end.isoformat()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self._ends, sort_keys=True))
-        os.replace(temporary, self.path)
 
 
 @dataclass(slots=True)
@@ -196,17 +123,31 @@ class OpticalPoller:
     tariff_source: Callable[[], TariffSource] = lambda: "calendar"
     tracker: EventTracker | None = None
     on_identity: Callable[[dict[str, Any]], None] | None = None
+    on_scalers: Callable[[dict[str, tuple[int, int]]], None] | None = None
+    #: Where the per-meter log cursors live (``<state_dir>/logs``); None: logs are not read.
+    log_dir: Path | None = None
     failures: int = 0
+    _log_cursor: LogCursor | None = None
+    _billing_stops: Any = None
+    _billing_read: bool = False
+    #: The newest sag and swell read from the power-quality log (``quality.last_voltage_*``).
+    _last_pq: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _last_period: LogEntry | None = None
+    _billing_sent: dict[str, Any] | None = None
+    _missing_logs: set[str] = field(default_factory=set)
     _identity_read: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _backfill_due: bool = True
+    #: The profile's capture period as last read, and the meter's time at the last poll.
+    _period_s: int = 900
+    _meter_now: datetime | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self) -> None:
         """Poll every *interval* until cancelled; failures back off up to 5 minutes."""
         while True:
             ok = await self.poll_once() is not None
-            if ok and self._backfill_due and self.load_profile:
+            if ok and self.load_profile and (self._backfill_due or self._period_closed()):
                 await self._backfill()
             delay = self.interval if ok else min(300.0, self.interval * 2 ** min(self.failures, 4))
             self._wake.clear()
@@ -215,6 +156,14 @@ class OpticalPoller:
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+    def _period_closed(self) -> bool:
+        """A capture period ended since the newest interval published: time to read it."""
+        meter = self.meter_id()
+        last = None if self.cursor is None or meter is None else self.cursor.get(meter)
+        if last is None or self._meter_now is None:
+            return False
+        return self._meter_now >= last + timedelta(seconds=self._period_s)
 
     def wake(self) -> None:
         """Poll now (a ``refresh`` command, or a command that changed something)."""
@@ -229,8 +178,17 @@ class OpticalPoller:
                         self.on_identity(await session.read(IDENTITY_OBJECTS))
                         self._identity_read = True
                     values = await session.read(POLL_OBJECTS)
+                    scalers = await session.scaler_units(SCALER_NAMES)
                     clock = await session.read_clock()
                     reference = self.now().astimezone(self.zone)
+                    logs = await self._read_logs(session, clock)
+                    billing = await self._read_billing(session, clock)
+            except RemoteProtocolError as exc:  # bytes that failed a check: the poll is void
+                error: OpticalError = OpticalDataRejected(f"{exc.code}: {exc}")
+                self.failures += 1
+                self._backfill_due = True
+                self.on_error(error)
+                return None
             except OpticalError as exc:
                 self.failures += 1
                 self._backfill_due = True  # what happened meanwhile is only in the profile
@@ -238,10 +196,15 @@ class OpticalPoller:
                 return None
         self.failures = 0
         self.on_ok()
+        if self.on_scalers is not None:
+            self.on_scalers(scalers)
         meter = self.meter_id()
         ts = _aware(clock, self.zone)
+        self._meter_now = ts
+        # The meter answers U L2/L3 only if it has them: its phases, before any push said so.
+        phases = 3 if "voltage_l2" in values else self.phases
         payloads = state_payloads(
-            {**values, "phases": self.phases}, ts, tariff_source=self.tariff_source()
+            {**values, "phases": phases}, ts, tariff_source=self.tariff_source()
         )
         payloads["clock"] = clock_payload(ts, reference, dst=clock.dst)
         if meter is None:
@@ -249,14 +212,101 @@ class OpticalPoller:
             return payloads
         if self.tracker is None:
             self.tracker = EventTracker(meter, start=int(reference.timestamp()))
+        if "standard_event_log" in logs:
+            # The meter's own record says it with its time stamps; a diff of polls would
+            # repeat it late (and miss what came and went between two polls).
+            self.tracker.from_logs = LOGGED_TYPES
+        tariff_before = self.tracker.last_tariff()
+        for event in self._log_events(meter, logs, tariff_before):
+            if event["type"] in ("voltage_sag", "voltage_swell"):
+                self._last_pq[event["type"]] = {
+                    "at": event.get("started", event["ts"]),
+                    "phase": event["phase"],
+                    "duration_s": event.get("duration_s", 0.0),
+                    "voltage_v": event.get("voltage_v", 0.0),
+                }
+            self.publish_event(event)
+        if "quality" in payloads:
+            for kind, last in self._last_pq.items():
+                payloads["quality"][f"last_{kind}"] = last
         for event in self.tracker.update(payloads):
             self.publish_event(event)
         for name, payload in payloads.items():
             self.publish_state(name, payload)
+        if billing is not None and {**billing, "ts": None} != self._billing_sent:
+            self._billing_sent = {**billing, "ts": None}
+            self.publish_state("billing", billing)  # on change: maxima move rarely
         energy = energy_values(values)
         if energy:
             self.publish_energy(energy, ts)
         return payloads
+
+    async def _read_billing(
+        self, session: OpticalSession, clock: MeterClock
+    ) -> dict[str, Any] | None:
+        """The ``billing`` payload; billing logger 2 is read again only after a debiting stop."""
+        values = await session.read(BILLING_OBJECTS)
+        if not any(name in values for name in MAXIMA):
+            return None
+        times = await session.read_capture_times(list(MAXIMA))
+        stops = values.get("debiting_stop_counter")
+        if not self._billing_read or stops != self._billing_stops:
+            self._billing_read = True
+            try:
+                entries = await session.read_log(
+                    "billing_log_2", clock.local - BILLING_LOOKBACK, clock.local
+                )
+            except ObjectRefused:
+                entries = []
+            self._last_period = entries[-1] if entries else None
+            self._billing_stops = stops
+        ts = clock.aware(self.zone)
+        return billing_payload(values, times, self._last_period, ts, self.zone)
+
+    async def _read_logs(
+        self, session: OpticalSession, clock: MeterClock
+    ) -> dict[str, list[LogEntry]]:
+        """Each event log since its cursor (a first poll only sets the cursor)."""
+        meter = self.meter_id()
+        if self.log_dir is None or meter is None:
+            return {}
+        if self._log_cursor is None:
+            self._log_cursor = LogCursor(self.log_dir / f"{meter}.json")
+        out: dict[str, list[LogEntry]] = {}
+        now = clock.aware(self.zone)
+        for log in EVENT_LOGS:
+            if log in self._missing_logs:
+                continue
+            start = self._log_cursor.start(log)
+            # A first read covers only this instant: it proves the log is there and sets the
+            # cursor, without the meter's past.
+            since = clock.local if start is None else start.astimezone(self.zone)
+            try:
+                entries = await session.read_log(log, since.replace(tzinfo=None), clock.local)
+            except ObjectRefused:
+                self._missing_logs.add(log)  # this meter has no such log: events from polls
+                continue
+            if start is None:
+                self._log_cursor.baseline(log, now)
+                entries = []
+            out[log] = entries
+        return out
+
+    def _log_events(
+        self, meter: str, logs: Mapping[str, list[LogEntry]], tariff: int | None
+    ) -> list[dict[str, Any]]:
+        cursor = self._log_cursor
+        if cursor is None:
+            return []
+        events: list[dict[str, Any]] = []
+        for log, entries in logs.items():
+            ids = entry_ids(meter, log, entries, self.zone)
+            fresh = cursor.new(log, entries, ids, self.zone)
+            events += log_events(
+                log, [(entries[i], ids[i]) for i in fresh], self.zone, last_tariff=tariff
+            )
+            cursor.advance(log, entries, ids, self.zone)
+        return events
 
     async def read_profile(
         self, start: datetime, end: datetime | None, request_id: str | None
@@ -268,7 +318,7 @@ class OpticalPoller:
         meter = self.meter_id()
         if meter is None:
             raise OpticalError("the meter's id is not known yet; retry after the first poll")
-        stop = end or self.now()
+        stop = end or self._meter_now or self.now()  # the profile is stamped in meter time
         async with self._lock, self.port.session() as session:
             rows = await session.read_load_profile(
                 start.astimezone(self.zone).replace(tzinfo=None),
@@ -279,6 +329,8 @@ class OpticalPoller:
         )
         for batch in batches:
             self.publish_profile(batch)
+        if batches:
+            self._period_s = int(batches[0]["interval_s"])
         if rows and self.cursor is not None and request_id is None:
             self.cursor.advance(meter, max(_aware(r.end, self.zone) for r in rows))
         return sum(len(b["intervals"]) for b in batches)

@@ -43,8 +43,10 @@ from ..protocol.errors import (
 )
 from ..protocol.hdlc import HdlcAddress
 from ..protocol.omnipower_objects import OBJECTS, CosemObject, by_name
+from .dlms_logs import meter_clock_of, read_log
 from .hls_counter import HlsCounterFile
 from .session import (
+    LogEntry,
     MeterClock,
     ObjectRefused,
     OpticalAuthenticationFailed,
@@ -62,6 +64,8 @@ type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.S
 
 #: Blue Book unit codes (4.3.2) the gateway converts, and how: (factor, contract unit).
 _UNIT_FACTORS: Final = {30: 1e-3, 32: 1e-3}  # Wh → kWh, varh → kvarh
+#: Unit 255 "count / unitless" doubles as "the meter did not say" when attribute 3 is refused.
+_UNIT_UNKNOWN: Final = 255
 #: The time column of a profile: the clock, attribute 2.
 _CLOCK_OBIS: Final = bytes([0, 1, 1, 0, 0, 255])
 _BY_LOGICAL_NAME: Final = {obj.logical_name: obj for obj in OBJECTS}
@@ -75,6 +79,7 @@ _PROFILE_COLUMNS: Final = {
     bytes([1, 1, 2, 8, 0, 255]): "active_energy_export",
     bytes([1, 1, 3, 8, 0, 255]): "reactive_energy_import",
     bytes([1, 1, 4, 8, 0, 255]): "reactive_energy_export",
+    **{bytes([1, 1, 4 + q, 8, 0, 255]): f"reactive_energy_q{q}" for q in range(1, 5)},
 }
 
 
@@ -285,7 +290,7 @@ class DlmsSession:
         if cached is not None:
             return cached
         raw = await self._get(AttributeDescriptor(obj.class_id, obj.logical_name, 3))
-        scaler, unit = obj.scaler, 255
+        scaler, unit = obj.scaler, _UNIT_UNKNOWN
         if raw is not None and raw.type == DataType.STRUCTURE and len(raw.value) == 2:
             scaler, unit = int(raw.value[0].value), int(raw.value[1].value)
         self._port.scalers[obj.logical_name] = (scaler, unit)
@@ -299,6 +304,33 @@ class DlmsSession:
         if raw.type == DataType.OCTET_STRING and obj.name in ("meter_type", "firmware"):
             return bytes(value).decode("ascii", "replace")
         return value
+
+    async def read_log(self, name: str, start: datetime, end: datetime) -> list[LogEntry]:
+        """Log *name* by range on its clock column (:mod:`.dlms_logs`)."""
+        return await read_log(self._get, self._scaler, name, start, end)
+
+    async def read_capture_times(self, names: Sequence[str]) -> dict[str, MeterClock | None]:
+        """Attribute 5 of each class-4 register in *names*."""
+        out: dict[str, MeterClock | None] = {}
+        for name in names:
+            obj = by_name(name)
+            if obj.class_id == 4:
+                raw = await self._get(AttributeDescriptor(4, obj.logical_name, 5))
+                if raw is not None:
+                    out[name] = meter_clock_of(raw)
+        return out
+
+    async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Attribute 3 of each register in *names* (read once per port, then cached); a
+        register whose scaler_unit the meter does not give is left out."""
+        out: dict[str, tuple[int, int]] = {}
+        for name in names:
+            obj = by_name(name)
+            if obj.class_id in (3, 4):
+                scaler, unit = await self._scaler(obj)
+                if unit != _UNIT_UNKNOWN:
+                    out[name] = (scaler, unit)
+        return out
 
     async def read(self, names: Sequence[str]) -> dict[str, Any]:
         """Every readable name; refused or undefined objects are left out."""
@@ -398,6 +430,9 @@ class DlmsSession:
             if column.instance in _PROFILE_COLUMNS and register is not None:
                 scaler, unit = await self._scaler(register)
                 scalers[index] = 10.0**scaler * _UNIT_FACTORS.get(unit, 1.0)
+        period_raw = await self._get(AttributeDescriptor(7, profile.logical_name, 4))
+        period = period_raw.value if period_raw is not None else None
+        period_s = period if isinstance(period, int) and period > 0 else None
         rows = []
         for entry in buffer.value:
             cells = entry.value
@@ -412,7 +447,8 @@ class DlmsSession:
                 elif index == status_column and isinstance(cell.value, int):
                     status = cell.value & 0xFF
             if stamp is not None:
-                rows.append(ProfileRow(MeterClock(stamp.to_naive(), stamp.dst), status, values))
+                clock = MeterClock(stamp.to_naive(), stamp.dst)
+                rows.append(ProfileRow(clock, status, values, period_s))
         return rows
 
 

@@ -18,9 +18,11 @@ from typing import Any, Protocol
 from ..protocol.errors import OmnipowerError
 
 __all__ = [
+    "LogEntry",
     "MeterClock",
     "ObjectRefused",
     "OpticalAuthenticationFailed",
+    "OpticalDataRejected",
     "OpticalError",
     "OpticalPort",
     "OpticalSession",
@@ -68,6 +70,16 @@ class ObjectRefused(OpticalError):
         self.result = result
 
 
+class OpticalDataRejected(OpticalError):
+    """The meter answered with data that failed a check (a malformed value): not used."""
+
+    code = "optical_data_rejected"
+    hint = (
+        "the meter's answer did not decode; nothing of this poll was published. If it "
+        "repeats, capture the exchange (omnipower decode) and report it"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class MeterClock:
     """The meter's clock reading: local wall time as it shows it, and its DST status bit."""
@@ -93,6 +105,20 @@ class ProfileRow:
     end: MeterClock
     status: int
     values: Mapping[str, float] = field(default_factory=dict)
+    #: The profile's capture_period (attribute 4) in seconds, when the meter said it.
+    period_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One entry of a meter log (profile generic): its clock column and the other columns.
+
+    *values* are by the shared column names of :mod:`ccc_gateway.protocol.omnipower_logs`,
+    scaled like :meth:`OpticalSession.read` (a capture time is a :class:`MeterClock`).
+    """
+
+    clock: MeterClock
+    values: Mapping[str, Any] = field(default_factory=dict)
 
 
 class OpticalSession(Protocol):
@@ -122,6 +148,23 @@ class OpticalSession(Protocol):
 
     async def read_load_profile(self, start: datetime, end: datetime) -> list[ProfileRow]:
         """Entries whose capture time is within [*start*, *end*] (meter local time, naive)."""
+        ...
+
+    async def read_log(self, name: str, start: datetime, end: datetime) -> list[LogEntry]:
+        """Entries of log *name* stamped within [*start*, *end*] (meter local time, naive),
+        oldest first; :class:`ObjectRefused` when the meter has no such log."""
+        ...
+
+    async def read_capture_times(self, names: Sequence[str]) -> dict[str, MeterClock | None]:
+        """capture_time (attribute 5) of the extended registers *names*: when a maximum was
+        reached (None: not yet in this period); a register the meter lacks is left out."""
+        ...
+
+    async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """The meter's own (scaler, Blue Book unit code) of the registers *names*, where it says.
+
+        The push's scalers are learnt from these; a port that has none (a readout) answers {}.
+        """
         ...
 
 

@@ -15,8 +15,9 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 
+from ..protocol.omnipower_logs import TariffSource as MeterTariffSource
 from ..protocol.omnipower_objects import (
     BREAKER_STATE_NAMES,
     CouplingFeedback,
@@ -26,6 +27,7 @@ from ..protocol.omnipower_objects import (
 )
 
 __all__ = [
+    "LOGGED_TYPES",
     "EventTracker",
     "TariffSource",
     "breaker_name",
@@ -39,10 +41,18 @@ __all__ = [
     "tariff_payload",
 ]
 
-type Values = Mapping[str, Any]
-type TariffSource = Literal["calendar", "input", "forced"]
+Values: TypeAlias = Mapping[str, Any]  # noqa: UP040 (runs on Python 3.11)
+TariffSource: TypeAlias = Literal["calendar", "input", "forced"]  # noqa: UP040
 
 SCHEMA: Final = 1
+#: TariffSource values (omnipower_logs.TariffSource) → the contract's source; 0 (no tariff
+#: control, always tariff 1) reads as the meter's own calendar.
+_TARIFF_SOURCES: Final[dict[Any, TariffSource]] = {
+    MeterTariffSource.DISABLED: "calendar",
+    MeterTariffSource.CALENDAR: "calendar",
+    MeterTariffSource.INPUT: "input",
+    MeterTariffSource.FORCED: "forced",
+}
 
 _FEEDBACK_KEYS: Final = (
     ("voltage_l1", CouplingFeedback.VOLTAGE_L1),
@@ -95,11 +105,21 @@ def breaker_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
 
 
 def tariff_payload(values: Values, ts: datetime, source: TariffSource) -> dict[str, Any] | None:
-    """``tariff``: ActualTariff and where it comes from (the gateway knows when it forced one)."""
+    """``tariff``: ActualTariff and where it comes from.
+
+    The source is the meter's TariffSource (1.1.129.0.1.255) when it answers one, so a tariff
+    forced before a gateway restart still says ``forced``; *source* (what the gateway last did)
+    only for a meter without that object. The module's tariff inputs ride along when read.
+    """
     tariff = values.get("actual_tariff")
     if tariff is None or not 1 <= tariff <= 8:
         return None
-    return _head(ts) | {"active_tariff": int(tariff), "source": source}
+    meter_source = _TARIFF_SOURCES.get(values.get("tariff_source", -1))
+    payload = _head(ts) | {"active_tariff": int(tariff), "source": meter_source or source}
+    inputs = values.get("tariff_inputs")
+    if isinstance(inputs, int):
+        payload["inputs"] = {"input_1": bool(inputs & 1), "input_2": bool(inputs & 2)}
+    return payload
 
 
 def relays_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
@@ -111,17 +131,21 @@ def relays_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
 
 
 def prepayment_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
-    """``prepayment``: credit and alarm limit in kWh; ``enabled`` from the cut-off basis."""
+    """``prepayment``: credit and alarm limit in kWh; None unless the meter answered both.
+
+    ``enabled`` is the meter's own state: a meter answers A14_Prepayment only while its
+    prepayment runs (its readout shows 130.0.x only then too), so a payload exists only for an
+    enabled account. The cut-off basis says only what *would* open the breaker, not whether
+    the account runs; a meter that does not answer is "not known", never "disabled".
+    """
     credit, limit = values.get("prepayment_credit"), values.get("prepayment_alarm_limit")
     if credit is None or limit is None:
         return None
-    basis = values.get("cutoff_basis")
-    enabled = basis is not None and bool(basis & CutoffBasis.PREPAYMENT)
     payload = _head(ts) | {
-        "enabled": enabled,
+        "enabled": True,
         "credit_kwh": round(float(credit), 6),
         "alarm_limit_kwh": round(float(limit), 6),
-        "low_credit": enabled and credit <= limit,
+        "low_credit": credit <= limit,
     }
     if (used := values.get("prepayment_exception_credit")) is not None:
         payload["exception_credit_kwh"] = round(float(used), 6)
@@ -185,6 +209,15 @@ def quality_payload(values: Values, ts: datetime) -> dict[str, Any] | None:
         payload["frequency_hz"] = round(float(values["frequency"]), 3)
     if values.get("power_factor") is not None:
         payload["power_factor"] = round(float(values["power_factor"]), 3)
+    voltages = [values.get(f"voltage_l{n}") for n in (1, 2, 3)]
+    if values.get("phases", 1) == 3 and all(isinstance(v, int | float) for v in voltages):
+        # Largest deviation from the mean, in % of the mean (the NEMA/IEEE 112 definition: the
+        # meter has no unbalance register, and phase angles are not read).
+        levels = [float(v) for v in voltages if v is not None]
+        mean = sum(levels) / 3
+        if mean > 0:
+            deviation = max(abs(level - mean) for level in levels)
+            payload["voltage_unbalance_pct"] = round(deviation / mean * 100, 3)
     return payload if len(payload) > 2 else None
 
 
@@ -218,6 +251,10 @@ def state_payloads(
     return {name: payload for name, payload in built.items() if payload is not None}
 
 
+#: Events the standard event log carries: from it, not from poll differences, when it is read.
+LOGGED_TYPES: Final = frozenset({"tariff_changed", "tamper", "power_failure"})
+
+
 @dataclass(slots=True)
 class EventTracker:
     """Compares each poll's state payloads with the previous ones and names what changed.
@@ -232,6 +269,13 @@ class EventTracker:
     _previous: dict[str, dict[str, Any]] = field(default_factory=dict)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _outage_started: str | None = None
+    #: Event types the meter's logs report (then not derived from polls).
+    from_logs: frozenset[str] = frozenset()
+
+    def last_tariff(self) -> int | None:
+        """ActualTariff at the previous poll (the ``from`` of a logged tariff change)."""
+        tariff = self._previous.get("tariff")
+        return None if tariff is None else int(tariff["active_tariff"])
 
     def _event(self, ts: str, event_type: str, **fields: Any) -> dict[str, Any]:
         return {
@@ -307,4 +351,4 @@ class EventTracker:
                 )
             )
         self._previous = {**before, **{k: dict(v) for k, v in payloads.items()}}
-        return events
+        return [event for event in events if event["type"] not in self.from_logs]

@@ -113,7 +113,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: OmnipowerConfigEntry) -
 async def async_remove_entry(hass: HomeAssistant, entry: OmnipowerConfigEntry) -> None:
     """Drop the meter's repair issues with the meter."""
     serial = entry.data[CONF_SERIAL]
-    for kind in ("keys", "clock_drift", "gateway_offline"):
+    for kind in ("keys", "clock_drift", "gateway_offline", "scaler_mismatch"):
         ir.async_delete_issue(hass, DOMAIN, f"{kind}_{serial}")
 
 

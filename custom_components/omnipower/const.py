@@ -50,6 +50,7 @@ STATE_TOPICS: Final = (
     "prepayment",
     "status",
     "clock",
+    "billing",
     "demand",
 )
 #: Topics whose arrival shows the meter is being read (staleness counts from these).

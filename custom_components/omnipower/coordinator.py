@@ -45,6 +45,7 @@ from .dispatch import ChangeDispatcher, ChangeListener, changed_keys
 from .issues import (
     async_check_clock,
     async_check_keys,
+    async_check_scalers,
     async_gateway_back,
     async_gateway_offline,
 )
@@ -228,6 +229,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         if changed:
             if name == "diagnostics":
                 async_check_keys(self.hass, self.serial, payload)
+                async_check_scalers(self.hass, self.serial, payload)
             elif name == "clock":
                 async_check_clock(self.hass, self.serial, payload)
         if self._availability_changed() or (name == "info" and changed):

@@ -1,5 +1,5 @@
 """Event entities: what automations react to (tariff, breaker, tamper, sags and swells,
-demand peaks and capacity steps)."""
+power failures, clock adjustments, demand peaks and capacity steps)."""
 
 from __future__ import annotations
 
@@ -105,6 +105,13 @@ EVENTS: Final = (
         event_types=["power_failure_started", "power_failure_ended"],
         sources=frozenset({"power_failure"}),
         event_type_fn=_power_failure,
+        exists_fn=_optical,
+    ),
+    OmnipowerEventEntityDescription(
+        key="clock_event",
+        translation_key="clock_event",
+        event_types=["clock_adjusted"],
+        sources=frozenset({"clock_adjusted"}),
         exists_fn=_optical,
     ),
     OmnipowerEventEntityDescription(

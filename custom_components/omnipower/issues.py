@@ -1,4 +1,5 @@
-"""Repair issues a meter's payloads can raise: wrong keys, a drifting clock, a lost gateway.
+"""Repair issues a meter's payloads can raise: wrong keys, a drifting clock, a lost gateway,
+a push scaler the meter contradicts.
 
 Decisions on one payload each, kept apart from the coordinator that receives them. Not named
 ``repairs.py``: Home Assistant loads that name as a repairs platform with fix flows.
@@ -39,6 +40,28 @@ def async_check_keys(hass: HomeAssistant, serial: str, payload: Payload) -> None
             severity=ir.IssueSeverity.ERROR,
             translation_key="keys_swapped" if code == "keys_swapped" else "keys_wrong",
             translation_placeholders={"serial": serial, "code": str(code)},
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, issue)
+
+
+def async_check_scalers(hass: HomeAssistant, serial: str, payload: Payload) -> None:
+    """Raise the scaler issue while the gateway reports a push scaler the meter contradicts."""
+    mismatches = payload.get("scaler_mismatch")
+    issue = issue_id("scaler_mismatch", serial)
+    if isinstance(mismatches, list) and mismatches and isinstance(mismatches[0], dict):
+        first = mismatches[0]
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="scaler_mismatch",
+            translation_placeholders={
+                "serial": serial,
+                **{k: str(first.get(k)) for k in ("quantity", "push_scaler", "meter_scaler")},
+            },
         )
     else:
         ir.async_delete_issue(hass, DOMAIN, issue)

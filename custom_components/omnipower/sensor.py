@@ -15,6 +15,7 @@ from homeassistant.helpers.typing import StateType
 from .const import LOGGER
 from .coordinator import OmnipowerConfigEntry, OmnipowerCoordinator
 from .entity import OmnipowerEntity, async_add_when_present
+from .sensor_billing import BILLING_SENSORS
 from .sensor_descriptions import SENSORS, OmnipowerSensorEntityDescription
 
 # Entities only push state; the coordinator serialises updates.
@@ -37,7 +38,7 @@ async def async_setup_entry(
 
     async_add_when_present(
         entry,
-        SENSORS,
+        (*SENSORS, *BILLING_SENSORS),
         lambda description, data: description.exists(data),
         factory,
         async_add_entities,

@@ -34,8 +34,9 @@ Writes, and the results a refusal gets:
 - Everything else: a wrong A-XDR type is *type-unmatched*, a value out of range *other-reason*.
 
 Objects the model does not keep are absent (object-undefined): L2/L3 on a single-phase meter,
-A−/R± where the energy type lacks them, current THD, and the breaker and prepayment objects on a
-meter without a breaker.
+A−/R± where the energy type lacks them, current THD, the breaker and prepayment objects on a
+meter without a breaker, and the prepayment objects while prepayment is disabled (the readout
+leaves them out too; the gateway reads the prepayment state from their presence).
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ class ModelProvider:
             return meter.config.phases == 3
         if name.startswith("current_thd"):
             return False  # the model keeps the voltage THD only
+        if name.startswith("prepayment_"):
+            # Like the readout, which shows 130.0.x only then: prepayment is the meter's state.
+            return meter.breaker.present and meter.prepayment.enabled
         if name.startswith(_BREAKER_OBJECTS):
             return meter.breaker.present
         if name in ENERGY:

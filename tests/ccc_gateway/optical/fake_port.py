@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ccc_gateway.optical.session import (
+    LogEntry,
     MeterClock,
     ObjectRefused,
     OpticalSession,
@@ -55,6 +56,12 @@ class FakeMeter:
         #: Runs after each accepted write (the meter moving on: credit counting down, …).
         self.after_write: Callable[[], None] = lambda: None
         self.sessions = 0
+        #: The registers' scaler_unit, as attribute 3 would give them.
+        self.scaler_units: dict[str, tuple[int, int]] = {"active_energy_import": (0, 30)}
+        #: The meter's logs by name; a log not here is refused (object-undefined).
+        self.logs: dict[str, list[LogEntry]] = {}
+        #: capture_time of the maximum-demand registers.
+        self.capture_times: dict[str, MeterClock | None] = {}
         #: Register resolutions in the contract's unit (kWh registers counting in Wh).
         self.resolutions: dict[str, float] = {
             "prepayment_credit": 0.001,
@@ -116,3 +123,14 @@ class _Session:
 
     async def read_load_profile(self, start: datetime, end: datetime) -> list[ProfileRow]:
         return [row for row in self.meter.profile if start <= row.end.local <= end]
+
+    async def read_log(self, name: str, start: datetime, end: datetime) -> list[LogEntry]:
+        if name not in self.meter.logs:
+            raise ObjectRefused(name, "object-undefined")
+        return [e for e in self.meter.logs[name] if start <= e.clock.local <= end]
+
+    async def read_capture_times(self, names: Sequence[str]) -> dict[str, MeterClock | None]:
+        return {n: self.meter.capture_times[n] for n in names if n in self.meter.capture_times}
+
+    async def scaler_units(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        return {n: self.meter.scaler_units[n] for n in names if n in self.meter.scaler_units}

@@ -218,3 +218,34 @@ async def test_tariff_auto_must_read_back_a_real_tariff() -> None:
     with pytest.raises(CommandFailed) as failed:
         await h.run("tariff", mode="auto")
     assert failed.value.reason == "readback_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "topic"),
+    [
+        ("breaker", {"action": "disconnect"}, "breaker"),
+        ("relay", {"relay": 1, "on": True}, "relays"),
+        ("tariff", {"mode": "force", "tariff": 3}, "tariff"),
+        ("prepayment_top_up", {"energy_kwh": 5}, "prepayment"),
+    ],
+)
+async def test_a_read_back_is_stamped_with_the_meters_clock(
+    name: str, args: dict[str, Any], topic: str
+) -> None:
+    h = Harness()
+    meter_time = datetime(2026, 11, 26, 11, 47, 13)  # 35 min behind the host's clock
+    h.meter.clock = type(h.meter.clock)(meter_time, False)
+    state = await h.run(name, **args)
+    assert datetime.fromisoformat(state["ts"]) == meter_time.replace(tzinfo=ZONE)
+    assert h.changes[-1][0][topic]["ts"] == state["ts"]
+
+
+async def test_tariff_auto_is_refused_while_the_meter_still_reports_forced() -> None:
+    h = Harness()
+    h.meter.values["tariff_source"] = 3  # TariffSource.FORCED, and the write does not change it
+    with pytest.raises(CommandFailed) as failed:
+        await h.run("tariff", mode="auto")
+    assert failed.value.reason == "readback_mismatch"
+    h.meter.values["tariff_source"] = 1  # the calendar again
+    state = await h.run("tariff", mode="auto")
+    assert state["source"] == "calendar"

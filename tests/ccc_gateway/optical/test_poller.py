@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +103,19 @@ async def test_changes_between_polls_are_events(tmp_path: Path) -> None:
         _valid("events", event)
 
 
+async def test_a_poll_hands_the_meters_scaler_units_to_the_service(tmp_path: Path) -> None:
+    meter, sink = FakeMeter(NOW.astimezone(ZONE).replace(tzinfo=None)), Sink()
+    meter.scaler_units = {"active_energy_import": (1, 30), "voltage_l1": (-1, 35)}
+    learnt: list[dict[str, tuple[int, int]]] = []
+    p = poller(meter, sink, tmp_path)
+    p.on_scalers = learnt.append
+    await p.poll_once()
+    assert learnt == [{"active_energy_import": (1, 30), "voltage_l1": (-1, 35)}]
+    meter.available = False
+    await p.poll_once()
+    assert len(learnt) == 1  # a failed poll learns nothing
+
+
 async def test_a_failed_poll_publishes_nothing_and_is_counted(tmp_path: Path) -> None:
     meter, sink = FakeMeter(datetime(2026, 11, 26, 12, 0)), Sink()
     meter.available = False
@@ -153,3 +167,88 @@ def test_batches_split_and_dst_fold() -> None:
         "2026-10-25T02:00:00+02:00",
         "2026-10-25T02:00:00+01:00",
     ]
+
+
+def quarter_hours(start: datetime, count: int, **extra: float) -> list[ProfileRow]:
+    return [
+        ProfileRow(
+            MeterClock(start + timedelta(minutes=15 * i), False),
+            0,
+            {"active_energy_import": 100.0 + i, **extra},
+            900,
+        )
+        for i in range(count)
+    ]
+
+
+def test_a_single_row_batch_says_the_profiles_own_period_and_carries_r1_to_r4() -> None:
+    quadrants = {f"reactive_energy_q{q}": float(q) for q in range(1, 5)}
+    (batch,) = profile_batches(
+        quarter_hours(datetime(2026, 11, 26, 11, 45), 1, **quadrants),
+        zone=ZONE,
+        meter="1",
+        read_at=NOW,
+        request_id=None,
+    )
+    _valid("load_profile", batch)
+    assert batch["interval_s"] == 900
+    (interval,) = batch["intervals"]
+    assert interval["start"] == "2026-11-26T11:30:00+01:00"
+    assert [interval[f"reactive_energy_q{q}_kvarh"] for q in range(1, 5)] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_two_meters_on_one_gateway_keep_their_own_cursors(tmp_path: Path) -> None:
+    first = LoadProfileCursor(tmp_path / "load_profile.json")
+    second = LoadProfileCursor(tmp_path / "load_profile.json")  # as each channel makes its own
+    first.advance("11111111", NOW)
+    second.advance("22222222", NOW + timedelta(hours=1))
+    first.advance("11111111", NOW + timedelta(hours=2))
+    again = LoadProfileCursor(tmp_path / "load_profile.json")
+    assert again.get("11111111") == NOW + timedelta(hours=2)
+    assert again.get("22222222") == NOW + timedelta(hours=1)
+
+
+async def test_backfill_runs_again_after_each_capture_period(tmp_path: Path) -> None:
+    start = NOW.astimezone(ZONE).replace(tzinfo=None) - timedelta(hours=1)
+    meter, sink = FakeMeter(start + timedelta(hours=1)), Sink()
+    meter.profile = quarter_hours(start, 5)  # up to the meter's "now"
+    p = poller(meter, sink, tmp_path)
+    await p.poll_once()
+    await p._backfill()
+    assert len(sink.profiles) == 1
+    assert not p._period_closed()  # nothing new yet
+    meter.clock = MeterClock(start + timedelta(hours=1, minutes=15), False)
+    meter.profile += quarter_hours(start + timedelta(hours=1, minutes=15), 1)
+    await p.poll_once()
+    assert p._period_closed()
+    await p._backfill()
+    ends = [i["end"] for b in sink.profiles for i in b["intervals"]]
+    assert len(ends) == len(set(ends)) == 6  # tiles time: no gap, no overlap
+    assert sink.profiles[-1]["interval_s"] == 900
+
+
+async def test_malformed_data_from_the_meter_voids_the_poll_but_never_the_service(
+    tmp_path: Path,
+) -> None:
+    from ccc_gateway.protocol.errors import MalformedData
+
+    meter, sink = FakeMeter(datetime(2026, 11, 26, 12, 0)), Sink()
+
+    async def broken(name: str, start: datetime, end: datetime) -> list[Any]:
+        raise MalformedData("date-time ffff… is not a time")
+
+    p = poller(meter, sink, tmp_path)
+    p.log_dir = tmp_path / "logs"
+    meter.logs = {"standard_event_log": []}
+    original = meter.session
+
+    @contextlib.asynccontextmanager
+    async def session() -> Any:
+        async with original() as opened:
+            opened.read_log = broken
+            yield opened
+
+    meter.session = session  # type: ignore[method-assign]
+    assert await p.poll_once() is None
+    assert sink.states == []
+    assert [e.code for e in sink.errors] == ["optical_data_rejected"]

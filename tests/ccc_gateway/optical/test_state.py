@@ -138,3 +138,40 @@ def test_an_unchanged_poll_is_silent() -> None:
     tracker = EventTracker("1", start=0)
     tracker.update(state_payloads(FULL, T0))
     assert tracker.update(state_payloads(FULL, T0 + timedelta(minutes=5))) == []
+
+
+def test_prepayment_enabled_is_the_meters_state_not_the_cutoff_basis() -> None:
+    credit = {"prepayment_credit": 4.0, "prepayment_alarm_limit": 5.0}
+    without_basis = state_payloads({**credit, "coupling_state": 4, "cutoff_basis": 0}, T0)
+    assert without_basis["prepayment"]["enabled"] is True
+    assert without_basis["prepayment"]["low_credit"] is True
+    # A meter whose prepayment is off does not answer A14_Prepayment: nothing to say "enabled"
+    # about, whatever its cut-off basis holds.
+    disabled = state_payloads({"coupling_state": 4, "cutoff_basis": 0x02}, T0)
+    assert "prepayment" not in disabled
+
+
+@pytest.mark.parametrize(
+    ("raw", "source"), [(0, "calendar"), (1, "calendar"), (2, "input"), (3, "forced")]
+)
+def test_tariff_source_is_the_meters_not_the_gateways_memory(raw: int, source: str) -> None:
+    payloads = state_payloads(
+        {"actual_tariff": 2, "tariff_source": raw, "tariff_inputs": 2}, T0, tariff_source="forced"
+    )
+    assert payloads["tariff"]["source"] == source
+    assert payloads["tariff"]["inputs"] == {"input_1": False, "input_2": True}
+    # Without the meter's TariffSource the gateway's knowledge is all there is.
+    assert state_payloads({"actual_tariff": 2}, T0, tariff_source="forced")["tariff"] == {
+        "ts": T0.isoformat(),
+        "schema": 1,
+        "active_tariff": 2,
+        "source": "forced",
+    }
+
+
+def test_voltage_unbalance_on_three_phases_only() -> None:
+    voltages = {"voltage_l1": 230.0, "voltage_l2": 220.0, "voltage_l3": 240.0, "frequency": 50.0}
+    quality = state_payloads({**voltages, "phases": 3}, T0)["quality"]
+    assert quality["voltage_unbalance_pct"] == pytest.approx(10 / 230 * 100, abs=0.001)
+    single = state_payloads({"voltage_l1": 230.0, "frequency": 50.0, "phases": 1}, T0)
+    assert "voltage_unbalance_pct" not in single["quality"]

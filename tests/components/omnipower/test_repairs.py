@@ -164,3 +164,28 @@ async def test_issues_removed_with_the_meter(
     await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, f"keys_{SERIAL}") is None
+
+
+async def test_scaler_mismatch_issue(
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    init_integration: MockConfigEntry,
+    payloads: Payloads,
+) -> None:
+    """The gateway's scaler_mismatch on diagnostics is a repair; an empty list clears it."""
+    issue_id = f"scaler_mismatch_{SERIAL}"
+    mismatch = {"quantity": "energy", "push_scaler": 0, "meter_scaler": 1, "configured": False}
+    publish(hass, SERIAL, "diagnostics", {**payloads["diagnostics"], "scaler_mismatch": [mismatch]})
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "scaler_mismatch"
+    assert issue.translation_placeholders == {
+        "serial": SERIAL,
+        "quantity": "energy",
+        "push_scaler": "0",
+        "meter_scaler": "1",
+    }
+    publish(hass, SERIAL, "diagnostics", {**payloads["diagnostics"], "scaler_mismatch": []})
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

@@ -132,6 +132,18 @@ def test_a_single_phase_import_meter_lacks_what_it_does_not_measure() -> None:
     assert not provider.has("reactive_energy_import")
 
 
+def test_prepayment_objects_exist_only_while_prepayment_is_enabled() -> None:
+    """Like the readout's 130.0.x: a meter with prepayment off does not answer them (the
+    gateway's ``prepayment.enabled`` is read from this), its breaker objects it does."""
+    off = Client(three_phase(prepayment={"enabled": False}))
+    assert off.get(attr("prepayment_credit")) == DataAccessResult.OBJECT_UNDEFINED
+    assert off.get(attr("prepayment_alarm_limit")) == DataAccessResult.OBJECT_UNDEFINED
+    assert isinstance(off.get(attr("coupling_state")), Data)
+    assert isinstance(off.get(attr("cutoff_basis")), Data)
+    on = Client(three_phase())
+    assert isinstance(on.get(attr("prepayment_credit")), Data)
+
+
 def test_registers_are_the_push_values_at_the_configured_resolution() -> None:
     m = three_phase(push={"voltage_scaler": -2})
     m.advance_to(SUMMER + timedelta(hours=3))
