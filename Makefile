@@ -4,8 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_CORE := $(PY) -m pytest -p no:homeassistant -p no:cacheprovider -W error
 PYTEST_HA := $(PY) -m pytest -p no:cacheprovider
+# The gateway and the emulator also support Python 3.11 (Debian 12, Raspberry Pi OS Bookworm):
+# a second venv with the runtime and the core test tools only (no Home Assistant).
+VENV311 := .venv311
+PY311 := $(VENV311)/bin/python
 
-.PHONY: setup demo test lint typecheck test-core test-ha bench clean test-ha-current
+.PHONY: setup setup311 demo test lint typecheck test-core test-core-311 test-ha bench clean \
+	test-ha-current
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/python313)" -m venv $(VENV)
@@ -17,6 +22,16 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 	@scripts/ensure-mosquitto
 
+$(VENV311)/.installed: pyproject.toml
+	@test -x $(PY311) || "$$(scripts/python311)" -m venv $(VENV311)
+	$(PY311) -m pip install -q --upgrade pip
+	$(PY311) -m pip install -q -e '.[demo,test-core]' --config-settings editable_mode=compat
+	$(PY311) -m pip check
+	@touch $@
+
+setup311: $(VENV311)/.installed
+	@scripts/ensure-mosquitto
+
 # The main job: an emulated meter on a pty, the gateway on it, an embedded MQTT broker and a
 # live view of the readings (Ctrl-C stops). `omnipower demo --help` lists the options.
 demo: setup
@@ -25,6 +40,7 @@ demo: setup
 # Only the trees that exist: the Home Assistant integration lands after the core.
 PY_TREES = $(wildcard ccc_gateway meter_emulator custom_components benchmarks tests)
 TYPED_TREES = $(wildcard ccc_gateway meter_emulator custom_components/omnipower benchmarks)
+CORE_TREES = $(wildcard ccc_gateway meter_emulator benchmarks)
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -32,15 +48,20 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy $(TYPED_TREES)
+	$(VENV)/bin/mypy --python-version 3.11 $(CORE_TREES)
 
 test-core: setup
 	$(PYTEST_CORE) tests --ignore=tests/components
+
+# The same gateway/emulator suite on Python 3.11.
+test-core-311: setup311
+	$(PY311) -m pytest -p no:cacheprovider -W error --timeout 300 tests --ignore=tests/components
 
 test-ha: setup
 	@if [ -d tests/components ]; then $(PYTEST_HA) tests/components; \
 	else echo "test-ha: no Home Assistant tests yet (tests/components)"; fi
 
-test: lint typecheck test-core test-ha
+test: lint typecheck test-core test-core-311 test-ha
 
 # Optional, slow the first time (builds a cached Python 3.14 chroot, needs root): the same
 # Home Assistant tests on the newest Home Assistant release. Not part of `make test`.
@@ -51,4 +72,4 @@ bench: setup
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV311) .mypy_cache .ruff_cache .pytest_cache .hypothesis

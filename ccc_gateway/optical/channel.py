@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from ..config import OpticalPortConfig
 from .commands import OpticalCommandExecutor
@@ -28,7 +28,7 @@ __all__ = ["CAPABILITIES", "OpticalChannel", "OpticalPortFactory"]
 
 _LOGGER = logging.getLogger(__name__)
 
-type OpticalPortFactory = Callable[[OpticalPortConfig], OpticalPort]
+OpticalPortFactory: TypeAlias = Callable[[OpticalPortConfig], OpticalPort]
 
 #: What an optical DLMS port lets the gateway publish (info.capabilities).
 CAPABILITIES: Final = (

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ..config import OpticalPortConfig
 from ..ports.base import PortUnavailable
@@ -202,7 +202,7 @@ class Iec62056Session:
         raise ObjectRefused("load_profile", READOUT_ONLY)
 
 
-type LinkOpener = Callable[[], AbstractAsyncContextManager[OpticalLink]]
+LinkOpener: TypeAlias = Callable[[], AbstractAsyncContextManager[OpticalLink]]
 
 
 class Iec62056OpticalPort:

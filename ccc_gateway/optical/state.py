@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 
 from ..protocol.omnipower_objects import (
     BREAKER_STATE_NAMES,
@@ -39,8 +39,8 @@ __all__ = [
     "tariff_payload",
 ]
 
-type Values = Mapping[str, Any]
-type TariffSource = Literal["calendar", "input", "forced"]
+Values: TypeAlias = Mapping[str, Any]
+TariffSource: TypeAlias = Literal["calendar", "input", "forced"]
 
 SCHEMA: Final = 1
 

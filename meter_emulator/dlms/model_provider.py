@@ -43,7 +43,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.dlms.control import LinkParameters
@@ -68,7 +68,7 @@ from .server import DlmsServer
 
 __all__ = ["ModelProvider", "dlms_server_for"]
 
-type Row = tuple[Data, ...]
+Row: TypeAlias = tuple[Data, ...]
 
 _BREAKER_OBJECTS: Final = ("coupling_", "cutoff_basis", "prepayment_")
 #: Blue Book class 8 shift_time limits (seconds).

@@ -10,7 +10,7 @@ columns by 1-based number, 0 meaning "to the last").
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.dlms.descriptors import (
@@ -27,7 +27,7 @@ from .interface import ActionHandler, CosemObject, Reader, RequestContext, enum
 
 __all__ = ["ProfileGeneric", "select_entries"]
 
-type Row = tuple[Data, ...]
+Row: TypeAlias = tuple[Data, ...]
 _FIFO = 1
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime
 
@@ -38,7 +38,7 @@ from .tariffs import TariffControl
 __all__ = ["MeterEngine"]
 
 NEVER: Final = 1 << 62
-type Snapshot = dict[str, int | str | CosemDateTime]
+Snapshot: TypeAlias = dict[str, int | str | CosemDateTime]
 
 
 class MeterEngine:

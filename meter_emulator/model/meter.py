@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime
 
@@ -25,7 +25,7 @@ from .status import EventStatus
 
 __all__ = ["Meter"]
 
-type Snapshot = dict[str, int | str | CosemDateTime]
+Snapshot: TypeAlias = dict[str, int | str | CosemDateTime]
 
 
 class Meter(MeterEngine):

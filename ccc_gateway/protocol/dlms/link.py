@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ..errors import (
     InvalidLlc,
@@ -100,7 +100,7 @@ class LinkDisconnected:
     error: RemoteProtocolError | None = None
 
 
-type LinkEvent = LinkConnected | ApduReceived | LinkDisconnected | FrameRejected
+LinkEvent: TypeAlias = LinkConnected | ApduReceived | LinkDisconnected | FrameRejected
 
 
 @dataclass(slots=True)
