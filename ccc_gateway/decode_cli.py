@@ -6,34 +6,24 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from .decode_report import FrameReport, UsageError, print_report, report_for
 from .protocol import (
-    CosemDateTime,
     FrameReader,
     FrameReceived,
     Keys,
     OmnipowerError,
-    Push,
-    RemoteProtocolError,
     Resolution,
     SecurityContext,
-    decode_frame,
 )
 from .protocol.p1 import P1TelegramReader
 
 __all__ = ["add_decode_arguments", "parse_key", "run_decode"]
 
 _SEPARATORS = re.compile(r"(0x)|[\s:,\-]", re.IGNORECASE)
-
-
-class UsageError(Exception):
-    """A command-line argument a person has to fix."""
 
 
 def parse_hex(text: str, what: str) -> bytes:
@@ -93,64 +83,6 @@ def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass
-class FrameReport:
-    """What decode found for one frame."""
-
-    index: int
-    raw: bytes
-    checks: list[str] = field(default_factory=list)
-    push: Push | None = None
-    error: OmnipowerError | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON for --json."""
-        out: dict[str, Any] = {
-            "frame": self.index,
-            "bytes": len(self.raw),
-            "ok": self.error is None,
-            "checks": self.checks,
-        }
-        if self.error is not None:
-            out["error"] = {
-                "name": type(self.error).__name__,
-                "code": self.error.code,
-                "message": str(self.error),
-                "hint": self.error.hint,
-            }
-        if self.push is not None:
-            push = self.push
-            out["list"] = {
-                "version": push.list_version,
-                "kind": push.list_kind.value,
-                "phases": push.phases,
-                "null_placeholders": push.null_placeholders,
-            }
-            out["apdu_datetime"] = push.apdu_datetime.isoformat() if push.apdu_datetime else None
-            if push.system_title is not None:
-                out["system_title"] = push.system_title.hex().upper()
-                out["invocation_counter"] = push.invocation_counter
-            out["readings"] = {
-                code: {
-                    "name": r.name,
-                    "raw": _jsonable(r.raw),
-                    "scaler": r.scaler,
-                    "unit": r.unit,
-                    "value": _jsonable(r.value),
-                }
-                for code, r in push.readings.items()
-            }
-        return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, CosemDateTime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex().upper()
-    return value
-
-
 def _resolution(args: argparse.Namespace) -> Resolution:
     return Resolution(
         energy_scaler=None
@@ -193,28 +125,6 @@ def _split_frames(data: bytes) -> list[tuple[bytes, OmnipowerError | None]]:
     return out
 
 
-def report_for(
-    index: int,
-    raw: bytes,
-    framing_error: OmnipowerError | None,
-    *,
-    security: SecurityContext,
-    resolution: Resolution,
-) -> FrameReport:
-    """Decode one framed chunk (or record why framing refused it)."""
-    report = FrameReport(index, raw)
-    if framing_error is not None:
-        report.error = framing_error
-        return report
-    try:
-        report.push = decode_frame(
-            raw, security=security, resolution=resolution, trace=report.checks
-        )
-    except RemoteProtocolError as error:
-        report.error = error
-    return report
-
-
 def decode_all(
     data: bytes, *, security: SecurityContext, resolution: Resolution, single: bool
 ) -> list[FrameReport]:
@@ -224,42 +134,6 @@ def decode_all(
         report_for(index, raw, error, security=security, resolution=resolution)
         for index, (raw, error) in enumerate(frames, start=1)
     ]
-
-
-def print_report(console: Console, report: FrameReport) -> None:
-    """A frame report for people: every check, then the values or the error and a hint."""
-    _print(console, report)
-
-
-def _print(console: Console, report: FrameReport) -> None:
-    console.rule(f"frame {report.index} ({len(report.raw)} bytes)")
-    for check in report.checks:
-        console.print(f"  [green]✓[/green] {check}")
-    if report.error is not None:
-        console.print(f"  [bold red]✗ {type(report.error).__name__}[/]: {report.error}")
-        if report.error.hint:
-            console.print(f"    [yellow]what to try:[/] {report.error.hint}")
-        if report.raw:
-            more = " …" if len(report.raw) > 48 else ""
-            console.print(f"    bytes: {report.raw[:48].hex(' ').upper()}{more}")
-        return
-    push = report.push
-    assert push is not None
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("OBIS", "name", "raw", "scaler", "value", "unit"):
-        table.add_column(
-            column, justify="right" if column in ("raw", "scaler", "value") else "left"
-        )
-    for code, reading in push.readings.items():
-        table.add_row(
-            code,
-            reading.name,
-            "" if reading.scaler is None else str(_jsonable(reading.raw)),
-            "" if reading.scaler is None else str(reading.scaler),
-            str(_jsonable(reading.value)),
-            reading.unit or "",
-        )
-    console.print(table)
 
 
 def run_decode(args: argparse.Namespace) -> int:
@@ -296,7 +170,7 @@ def run_decode(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps([r.to_json() for r in reports], indent=2) + "\n")
     else:
         for report in reports:
-            _print(console, report)
+            print_report(console, report)
         failed = sum(r.error is not None for r in reports)
         console.print(f"\n{len(reports) - failed} of {len(reports)} frames decoded")
     return 1 if any(r.error is not None for r in reports) else 0

@@ -16,7 +16,7 @@ from typing import BinaryIO, Final
 
 from rich.console import Console
 
-from .decode_cli import UsageError, print_report, report_for
+from .decode_report import UsageError, print_report, report_for
 from .protocol import (
     FrameReader,
     FrameReceived,

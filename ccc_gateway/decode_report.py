@@ -1,0 +1,144 @@
+"""One decoded frame as ``omnipower decode`` reports it: the checks made, the values or the named
+error and its hint. Shared by the capture decoder (``decode_cli``) and the live one
+(``decode_live``), which both sit above this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .protocol import (
+    CosemDateTime,
+    OmnipowerError,
+    Push,
+    RemoteProtocolError,
+    Resolution,
+    SecurityContext,
+    decode_frame,
+)
+
+__all__ = ["FrameReport", "UsageError", "print_report", "report_for"]
+
+
+class UsageError(Exception):
+    """A command-line argument a person has to fix."""
+
+
+@dataclass
+class FrameReport:
+    """What decode found for one frame."""
+
+    index: int
+    raw: bytes
+    checks: list[str] = field(default_factory=list)
+    push: Push | None = None
+    error: OmnipowerError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for --json."""
+        out: dict[str, Any] = {
+            "frame": self.index,
+            "bytes": len(self.raw),
+            "ok": self.error is None,
+            "checks": self.checks,
+        }
+        if self.error is not None:
+            out["error"] = {
+                "name": type(self.error).__name__,
+                "code": self.error.code,
+                "message": str(self.error),
+                "hint": self.error.hint,
+            }
+        if self.push is not None:
+            push = self.push
+            out["list"] = {
+                "version": push.list_version,
+                "kind": push.list_kind.value,
+                "phases": push.phases,
+                "null_placeholders": push.null_placeholders,
+            }
+            out["apdu_datetime"] = push.apdu_datetime.isoformat() if push.apdu_datetime else None
+            if push.system_title is not None:
+                out["system_title"] = push.system_title.hex().upper()
+                out["invocation_counter"] = push.invocation_counter
+            out["readings"] = {
+                code: {
+                    "name": r.name,
+                    "raw": _jsonable(r.raw),
+                    "scaler": r.scaler,
+                    "unit": r.unit,
+                    "value": _jsonable(r.value),
+                }
+                for code, r in push.readings.items()
+            }
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, CosemDateTime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex().upper()
+    return value
+
+
+def report_for(
+    index: int,
+    raw: bytes,
+    framing_error: OmnipowerError | None,
+    *,
+    security: SecurityContext,
+    resolution: Resolution,
+) -> FrameReport:
+    """Decode one framed chunk (or record why framing refused it)."""
+    report = FrameReport(index, raw)
+    if framing_error is not None:
+        report.error = framing_error
+        return report
+    try:
+        report.push = decode_frame(
+            raw, security=security, resolution=resolution, trace=report.checks
+        )
+    except RemoteProtocolError as error:
+        report.error = error
+    return report
+
+
+def print_report(console: Console, report: FrameReport) -> None:
+    """A frame report for people: every check, then the values or the error and a hint."""
+    _print(console, report)
+
+
+def _print(console: Console, report: FrameReport) -> None:
+    console.rule(f"frame {report.index} ({len(report.raw)} bytes)")
+    for check in report.checks:
+        console.print(f"  [green]✓[/green] {check}")
+    if report.error is not None:
+        console.print(f"  [bold red]✗ {type(report.error).__name__}[/]: {report.error}")
+        if report.error.hint:
+            console.print(f"    [yellow]what to try:[/] {report.error.hint}")
+        if report.raw:
+            more = " …" if len(report.raw) > 48 else ""
+            console.print(f"    bytes: {report.raw[:48].hex(' ').upper()}{more}")
+        return
+    push = report.push
+    assert push is not None
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("OBIS", "name", "raw", "scaler", "value", "unit"):
+        table.add_column(
+            column, justify="right" if column in ("raw", "scaler", "value") else "left"
+        )
+    for code, reading in push.readings.items():
+        table.add_row(
+            code,
+            reading.name,
+            "" if reading.scaler is None else str(_jsonable(reading.raw)),
+            "" if reading.scaler is None else str(reading.scaler),
+            str(_jsonable(reading.value)),
+            reading.unit or "",
+        )
+    console.print(table)
