@@ -38,9 +38,10 @@ demo: setup
 	$(VENV)/bin/omnipower demo
 
 # Only the trees that exist: the Home Assistant integration lands after the core.
-PY_TREES = $(wildcard ccc_gateway meter_emulator custom_components benchmarks tests)
-TYPED_TREES = $(wildcard ccc_gateway meter_emulator custom_components/omnipower benchmarks)
-CORE_TREES = $(wildcard ccc_gateway meter_emulator benchmarks)
+PY_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo custom_components benchmarks tests)
+TYPED_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo custom_components/omnipower \
+	benchmarks)
+CORE_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo benchmarks)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
 OPTIONAL: dict[str, str] = {
     "gateway": "ccc_gateway.service_cli",
     "emulator": "meter_emulator.cli",
-    "demo": "ccc_gateway.demo",
+    "demo": "omnipower_demo",
 }
 
 

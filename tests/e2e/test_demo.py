@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ccc_gateway.demo.run import DemoOptions, serve_demo
+from omnipower_demo.run import DemoOptions, serve_demo
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import asyncio
 
 import aiomqtt
 
-from ccc_gateway.demo.broker import EmbeddedBroker
+from omnipower_demo.broker import EmbeddedBroker
 
 
 async def test_publish_and_subscribe_through_the_embedded_broker() -> None:

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from ..config import COMMAND_NAMES, parse_config
-from ..ports import Backoff
-from ..service import Gateway
+from ccc_gateway.config import COMMAND_NAMES, parse_config
+from ccc_gateway.ports import Backoff
+from ccc_gateway.service import Gateway
+
 from .live_view import DemoState, follow, render, summary_line
 
 __all__ = ["DemoOptions", "add_demo_arguments", "run_demo", "serve_demo"]
