@@ -10,7 +10,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .decode_report import FrameReport, UsageError, print_report, report_for
+from .decode_report import (
+    NO_FRAMES,
+    FrameReport,
+    UsageError,
+    no_frames_message,
+    print_report,
+    report_for,
+)
 from .protocol import (
     FrameReader,
     FrameReceived,
@@ -61,6 +68,13 @@ def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, help="with --port/--tcp: stop after this many frames")
     parser.add_argument(
         "--seconds", type=float, help="with --port/--tcp: stop after this many seconds"
+    )
+    parser.add_argument(
+        "--progress",
+        type=float,
+        default=5.0,
+        help="with --port/--tcp: until the first frame, report the bytes seen every this many "
+        "seconds (default: 5)",
     )
     parser.add_argument("--key", help="encryption key, KeyType 64 (GPK60), 32 hex digits")
     parser.add_argument("--auth-key", help="authentication key, KeyType 65 (GPK61), 32 hex digits")
@@ -137,7 +151,8 @@ def decode_all(
 
 
 def run_decode(args: argparse.Namespace) -> int:
-    """Exit 0 when every frame decoded, 1 when any failed a check, 2 for a usage error."""
+    """Exit 0 when every frame decoded, 1 when any failed a check, 2 for a usage error, 3 when
+    the capture or the line held no frame at all."""
     # Reports get pasted into bug trackers: never squeeze them into 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     error_console = Console(stderr=True, highlight=False)
@@ -166,6 +181,11 @@ def run_decode(args: argparse.Namespace) -> int:
         resolution=_resolution(args),
         single=args.file is None,
     )
+    if not reports:
+        error_console.print(
+            f"omnipower decode: {args.file}: {no_frames_message(len(data), None)}", soft_wrap=True
+        )
+        return NO_FRAMES
     if args.json:
         sys.stdout.write(json.dumps([r.to_json() for r in reports], indent=2) + "\n")
     else:

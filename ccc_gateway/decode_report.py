@@ -6,7 +6,7 @@ error and its hint. Shared by the capture decoder (``decode_cli``) and the live 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 from rich.table import Table
@@ -21,7 +21,37 @@ from .protocol import (
     decode_frame,
 )
 
-__all__ = ["FrameReport", "UsageError", "print_report", "report_for"]
+__all__ = [
+    "NO_FRAMES",
+    "FrameReport",
+    "UsageError",
+    "no_frames_message",
+    "print_report",
+    "report_for",
+]
+
+#: Exit status when the line gave no frame at all: silent, or bytes without a frame start.
+NO_FRAMES: Final = 3
+
+#: What to check when the CCC line stays silent (README "Wire the CCC port").
+SILENT_HINT: Final = (
+    "check that CCC pin 5 (DATA_OUT) goes to the adapter's RX and pin 6 to GND, that your grid "
+    "operator enabled the HAN push on the CCC, and the line settings (2400 baud 8N1)"
+)
+
+#: What to check when bytes arrive but never a frame start (flag 0x7E, or "/" for HAN P1).
+GARBAGE_HINT: Final = (
+    "wrong baud rate or parity (the CCC runs at 2400 8N1), an inverted line, or a port that is "
+    "not the meter's CCC"
+)
+
+
+def no_frames_message(received: int, seconds: float | None) -> str:
+    """The one-line verdict when a line or capture held no frame, with what to check."""
+    if received == 0:
+        within = f" in {seconds:g} s" if seconds is not None else ""
+        return f"no bytes arrived{within}: {SILENT_HINT}"
+    return f"{received} bytes, no frame start: {GARBAGE_HINT}"
 
 
 class UsageError(Exception):
