@@ -9,8 +9,8 @@ PYTEST_HA := $(PY) -m pytest -p no:cacheprovider
 VENV311 := .venv311
 PY311 := $(VENV311)/bin/python
 
-.PHONY: setup setup311 demo test lint typecheck test-core test-core-311 test-ha bench clean \
-	test-ha-current
+.PHONY: setup setup311 demo test lint typecheck check-deploy test-core test-core-311 test-ha bench \
+	clean test-ha-current
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/python313)" -m venv $(VENV)
@@ -62,12 +62,17 @@ test-ha: setup
 	@if [ -d tests/components ]; then $(PYTEST_HA) tests/components; \
 	else echo "test-ha: no Home Assistant tests yet (tests/components)"; fi
 
-test: lint typecheck test-core test-core-311 test-ha
+test: lint typecheck check-deploy test-core test-core-311 test-ha
 
 # Optional, slow the first time (builds a cached Python 3.14 chroot, needs root): the same
 # Home Assistant tests on the newest Home Assistant release. Not part of `make test`.
 test-ha-current:
 	scripts/ha-current
+
+# The README's Raspberry Pi steps in a scratch root, and the systemd unit through systemd-analyze
+# (verify, security <= 3.0). Needs root; part of `make test`.
+check-deploy: setup
+	scripts/check-deploy
 
 bench: setup
 	$(PY) -m benchmarks
