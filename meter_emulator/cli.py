@@ -223,6 +223,7 @@ async def _serve(
                 optical,
                 password=args.password,
                 ccc_available=lambda: not runtime.push_enabled,
+                invocation_counter=next_ic,
             )
             await stack.enter_async_context(head)
             print(f"optical head: {optical.description} (IEC 62056-21 or DLMS/HDLC, 9600)")

@@ -19,6 +19,7 @@ changes nothing. Commands:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,6 @@ from typing import Any
 from .control import ArgumentError, Handler, get_bool, get_number, get_str
 from .model.meter import Meter
 from .model.power import PhaseSupply, Supply
-from .model.source import Action, ActionKind
 from .ports.ccc_push import CccPush
 from .ports.faults import Fault
 from .ports.links import ByteLink, PtyLink
@@ -90,6 +90,10 @@ def meter_state(meter: Meter) -> dict[str, Any]:
         "load_profile_entries": len(meter.load_profile.entries),
         "billing_periods": meter.debiting.stop_count,
         "invocation_counter": meter.invocation_counter,
+        "led": meter.led(),
+        "s0": dataclasses.asdict(meter.s0_output()),
+        "alarm_input": meter.alarm_input,
+        "firmware": meter.identity.firmware,
     }
 
 
@@ -227,8 +231,10 @@ def control_handlers(
 
     def pulses(args: Mapping[str, Any]) -> int:
         count = int(get_number(args, "count", minimum=1, maximum=1_000_000))
-        meter.apply(Action(ActionKind.PULSES, count))
-        return meter.debiting.pulse_input
+        return meter.add_input_pulses(count)  # ValueError without a pulse input (Z3)
+
+    def alarm_input(args: Mapping[str, Any]) -> bool:
+        return meter.set_alarm_input(get_bool(args, "closed"))
 
     def debiting(_: Mapping[str, Any]) -> int:
         meter.debiting_stop_now()
@@ -264,6 +270,7 @@ def control_handlers(
         "shift_time": shift_time,
         "debiting_stop": debiting,
         "pulses": pulses,
+        "alarm_input": alarm_input,
         "load_control": load_control,
         "clear_events": clear_events,
         "fault": fault,

@@ -2,9 +2,10 @@
 
 :class:`OpticalChannel` owns the :class:`~.poller.OpticalPoller` and the
 :class:`~.commands.OpticalCommandExecutor` of one meter and publishes what they produce through
-the meter's :class:`~ccc_gateway.service.MeterChannel` (which names the topics and merges the
-energy registers with those of the CCC push). Port trouble is recorded on the meter's
-diagnostics like a CCC port's.
+the meter it belongs to, :class:`OpticalMeter` (in the service, the
+:class:`~ccc_gateway.meter_channel.MeterChannel`, which names the topics and merges the energy
+registers with those of the CCC push). Port trouble is recorded on the meter's diagnostics like a
+CCC port's.
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import Any, Final, Protocol, TypeAlias
 
-from ..config import OpticalPortConfig
+from ..config import MeterConfig, OpticalPortConfig
+from ..meter import MeterView
 from .commands import OpticalCommandExecutor
 from .poller import LoadProfileCursor, OpticalPoller
 from .session import OpticalError, OpticalPort
 
-if TYPE_CHECKING:
-    from ..service import MeterChannel
-
-__all__ = ["CAPABILITIES", "OpticalChannel", "OpticalPortFactory"]
+__all__ = ["CAPABILITIES", "OpticalChannel", "OpticalMeter", "OpticalPortFactory"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,6 +40,34 @@ CAPABILITIES: Final = (
 )
 
 
+class OpticalMeter(Protocol):
+    """What the optical channel needs of its meter: a name, the view, and where to publish."""
+
+    @property
+    def config(self) -> MeterConfig: ...
+
+    @property
+    def view(self) -> MeterView: ...
+
+    def publish_state(self, name: str, payload: dict[str, Any]) -> None:
+        """A retained state topic (breaker, tariff, clock, …)."""
+
+    def publish_event(self, event: dict[str, Any]) -> None:
+        """One ``events`` message."""
+
+    def publish_load_profile(self, batch: dict[str, Any]) -> None:
+        """One ``load_profile`` batch."""
+
+    def publish_optical_energy(self, values: dict[str, float], ts: datetime) -> None:
+        """Energy registers read over the optical port."""
+
+    def record_optical_error(self, error: OpticalError) -> None:
+        """Count an optical failure on the diagnostics topic."""
+
+    def record_optical_ok(self) -> None:
+        """The optical port answered."""
+
+
 class OpticalChannel:
     """Poller + executor for one meter, publishing through *meter*."""
 
@@ -49,7 +76,7 @@ class OpticalChannel:
         config: OpticalPortConfig,
         port: OpticalPort,
         *,
-        meter: MeterChannel,
+        meter: OpticalMeter,
         zone: tzinfo,
         state_dir: Path,
         now: Callable[[], datetime],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
@@ -27,18 +28,26 @@ from ..protocol.dlms.client import (
     ClientEvent,
     DlmsClient,
     ExchangeFailed,
+    HlsGmac,
     Released,
     SetOutcome,
 )
 from ..protocol.dlms.descriptors import AttributeDescriptor, CaptureObject, RangeDescriptor
-from ..protocol.dlms.enums import DataAccessResult
+from ..protocol.dlms.enums import AcseServiceUserDiagnostic, DataAccessResult
 from ..protocol.dlms.link import LinkConnected, LinkDisconnected
-from ..protocol.errors import OmnipowerError, ServiceRefused
+from ..protocol.errors import (
+    AssociationRejected,
+    AuthenticationFailed,
+    OmnipowerError,
+    ServiceRefused,
+)
 from ..protocol.hdlc import HdlcAddress
 from ..protocol.omnipower_objects import OBJECTS, CosemObject, by_name
+from .hls_counter import HlsCounterFile
 from .session import (
     MeterClock,
     ObjectRefused,
+    OpticalAuthenticationFailed,
     OpticalPort,
     OpticalSession,
     OpticalUnavailable,
@@ -56,6 +65,10 @@ _UNIT_FACTORS: Final = {30: 1e-3, 32: 1e-3}  # Wh → kWh, varh → kvarh
 #: The time column of a profile: the clock, attribute 2.
 _CLOCK_OBIS: Final = bytes([0, 1, 1, 0, 0, 255])
 _BY_LOGICAL_NAME: Final = {obj.logical_name: obj for obj in OBJECTS}
+#: 2020-01-01T00:00:00Z, the start of the clock-based invocation counter floor.
+_EPOCH_2020: Final = 1_577_836_800
+#: HLS counters reserved on disk before a session starts (a session uses a few dozen).
+SESSION_COUNTERS: Final = 500
 #: Column OBIS → load-profile key (PROTOCOL.md 2.3.4: A+, A−, R+, R− in the profile).
 _PROFILE_COLUMNS: Final = {
     bytes([1, 1, 1, 8, 0, 255]): "active_energy_import",
@@ -65,8 +78,11 @@ _PROFILE_COLUMNS: Final = {
 }
 
 
-def open_optical_port(config: OpticalPortConfig) -> OpticalPort:
-    """The port *config* describes: DLMS over HDLC, or the IEC 62056-21 readout fallback."""
+def open_optical_port(
+    config: OpticalPortConfig, *, counters: HlsCounterFile | None = None
+) -> OpticalPort:
+    """The port *config* describes: DLMS over HDLC, or the IEC 62056-21 readout fallback.
+    *counters* keeps the HLS-GMAC invocation counters across restarts."""
     if config.protocol == "iec62056-21":
         from .iec62056_21_session import iec62056_port
 
@@ -90,7 +106,7 @@ def open_optical_port(config: OpticalPortConfig) -> OpticalPort:
             )
             return result
 
-    return DlmsOpticalPort(config, opener)
+    return DlmsOpticalPort(config, opener, counters=counters)
 
 
 class DlmsOpticalPort:
@@ -103,14 +119,38 @@ class DlmsOpticalPort:
         *,
         response_timeout: float = 2.0,
         open_timeout: float = 5.0,
+        counters: HlsCounterFile | None = None,
     ) -> None:
         self.config = config
+        self._counters = counters
         self._open_stream = open_stream
         self.response_timeout = response_timeout
         self.open_timeout = open_timeout
         self._lock = asyncio.Lock()
         #: scaler per logical name, learnt once (attribute 3 of class 3/4 objects).
         self.scalers: dict[bytes, tuple[int, int]] = {}
+        #: The next HLS-GMAC invocation counter (kept across sessions; see below).
+        self._invocation_counter = 0
+
+    def _next_invocation_counter(self) -> int:
+        """Our next HLS-GMAC invocation counter: past every one this port used, past every one
+        reserved on disk (``counters``), and past a clock-based floor, so that a restarted
+        gateway never reuses one with the same key.
+
+        The floor is 8 per second since 2020 (the counter is 32 bits: enough until 2036), a
+        second line of defence when the state directory is lost. Before the session starts,
+        :data:`SESSION_COUNTERS` more are reserved on disk.
+        """
+        floor = max(int(time.time()) - _EPOCH_2020, 0) * 8
+        stored = self._counters.reserved(self._counter_key) if self._counters else 0
+        self._invocation_counter = max(self._invocation_counter, floor, stored, 1)
+        if self._counters is not None:
+            self._counters.reserve(self._counter_key, self._invocation_counter + SESSION_COUNTERS)
+        return self._invocation_counter
+
+    @property
+    def _counter_key(self) -> str:
+        return f"{self.config.system_title.hex().upper()} {self.config.description}"
 
     @property
     def description(self) -> str:
@@ -126,14 +166,27 @@ class DlmsOpticalPort:
                     reader, writer = await self._open_stream()
             except (OSError, TimeoutError) as exc:
                 raise OpticalUnavailable(f"cannot open {self.description}: {exc}") from None
-            password = self.config.password
+            config = self.config
+            password = config.password
+            keys = config.hls_keys()
+            hls = None
+            if keys is not None:
+                hls = HlsGmac(
+                    keys,
+                    config.system_title,
+                    secrets.token_bytes(16),  # CtoS: fresh for every association
+                    invocation_counter=self._next_invocation_counter(),
+                )
             client = DlmsClient(
-                client=self.config.client_address,
+                client=config.client_address,
                 server=HdlcAddress(
-                    16 if password is not None else 1, self.config.server_address, size=2
+                    16 if config.authenticated else 1, config.server_address, size=2
                 ),
-                password=None if password is None else password.reveal().encode(),
+                password=None
+                if password is None or hls is not None
+                else password.reveal().encode(),
                 response_timeout=self.response_timeout,
+                hls=hls,
             )
             driver = _Driver(client, reader, writer)
             try:
@@ -145,6 +198,12 @@ class DlmsOpticalPort:
                 with contextlib.suppress(OmnipowerError, OSError, TimeoutError):
                     await driver.exchange(lambda now: client.disconnect(now), LinkDisconnected)
             finally:
+                # Never reuse a GCM nonce: the next session starts past every counter used.
+                self._invocation_counter = max(
+                    self._invocation_counter, client.session.invocation_counter
+                )
+                if self._counters is not None and hls is not None:
+                    self._counters.reserve(self._counter_key, self._invocation_counter)
                 writer.close()
                 with contextlib.suppress(OSError, ConnectionError):
                     await writer.wait_closed()
@@ -190,6 +249,10 @@ class _Driver:
         if isinstance(event, ExchangeFailed):
             if isinstance(event.error, ServiceRefused):
                 raise ObjectRefused("the request", str(event.error))
+            if _authentication_refused(event.error):
+                raise OpticalAuthenticationFailed(
+                    f"{event.error} ({OpticalAuthenticationFailed.hint})"
+                )
             raise OpticalUnavailable(f"{event.error} ({event.error.hint})")
         if isinstance(event, LinkDisconnected):
             raise OpticalUnavailable("the meter closed the HDLC link (no answer, or DM)")
@@ -340,6 +403,16 @@ class DlmsSession:
             if stamp is not None:
                 rows.append(ProfileRow(MeterClock(stamp.to_naive(), stamp.dst), status, values))
         return rows
+
+
+def _authentication_refused(error: OmnipowerError) -> bool:
+    """A wrong password or wrong keys: AARE authentication-failure, or HLS pass 4 failing."""
+    if isinstance(error, AuthenticationFailed):
+        return True
+    return (
+        isinstance(error, AssociationRejected)
+        and error.diagnostic == AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE
+    )
 
 
 def _date_time(raw: Data) -> CosemDateTime:

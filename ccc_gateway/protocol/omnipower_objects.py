@@ -180,8 +180,39 @@ OBJECTS: Final[tuple[CosemObject, ...]] = (
     *_phases("voltage_l{phase}", "1.1.32.7.0.255", "V", 0),
     CosemObject("power_factor", "1.1.13.7.0.255", 3, _R, None, -2),
     CosemObject("frequency", "1.1.14.7.0.255", 3, _R, "Hz", -2),
-    # Peak power
+    *(
+        CosemObject(f"reactive_energy_import_t{t}", f"1.1.3.8.{t}.255", 3, _R, "varh")
+        for t in range(1, 5)
+    ),
+    *(
+        CosemObject(f"reactive_energy_q{q}", f"1.1.{4 + q}.8.0.255", 3, _R, "varh")
+        for q in range(1, 5)
+    ),
+    CosemObject("apparent_energy_import", "1.1.9.8.0.255", 3, _R, "VAh"),
+    CosemObject("apparent_energy_export", "1.1.10.8.0.255", 3, _R, "VAh"),
+    # Peak power over the integration period (class 4: capture_time is when it was reached)
     CosemObject("max_active_power_import", "1.1.1.6.0.255", 4, _R, "W"),
+    *(
+        CosemObject(f"max_active_power_import_t{t}", f"1.1.1.6.{t}.255", 4, _R, "W")
+        for t in range(1, 5)
+    ),
+    CosemObject("max_reactive_power_import", "1.1.3.6.0.255", 4, _R, "var"),
+    *(
+        CosemObject(f"max_reactive_power_import_t{t}", f"1.1.3.6.{t}.255", 4, _R, "var")
+        for t in range(1, 5)
+    ),
+    CosemObject("max_apparent_power_import", "1.1.9.6.0.255", 4, _R, "VA"),
+    CosemObject("max_apparent_power_export", "1.1.10.6.0.255", 4, _R, "VA"),
+    # Accumulated maxima: the sum of each debiting period's maximum (data sheet)
+    CosemObject("accumulated_max_active_power_import", "1.1.1.2.0.255", 3, _R, "W"),
+    CosemObject("accumulated_max_active_power_import_t1", "1.1.1.2.1.255", 3, _R, "W"),
+    CosemObject("accumulated_max_active_power_import_t2", "1.1.1.2.2.255", 3, _R, "W"),
+    CosemObject("accumulated_max_reactive_power_import", "1.1.3.2.0.255", 3, _R, "var"),
+    # Debiting (billing) counters; see omnipower_logs for the choices of OBIS code
+    CosemObject("debiting_stop_counter", "1.1.0.1.0.255", 1),
+    CosemObject("hour_counter", "1.1.96.8.0.255", 3, _R, "h"),
+    CosemObject("power_threshold_counter", "1.1.1.36.0.255", 1, standard_obis=True),
+    CosemObject("pulse_input", "1.1.82.8.1.255", 3, _R, None, standard_obis=True),
     # Power quality (standard OBIS, see the module docstring)
     *_phases("voltage_thd_l{phase}", "1.1.32.7.124.255", "%", -1, standard=True),
     *_phases("current_thd_l{phase}", "1.1.31.7.124.255", "%", -1, standard=True),
@@ -203,15 +234,26 @@ OBJECTS: Final[tuple[CosemObject, ...]] = (
     CosemObject("prepayment_low_max_days", "1.1.128.0.9.255", 1, _RW),
     # Tariff, relays, status
     CosemObject("actual_tariff", "1.1.129.0.0.255", 1, _RW),
+    CosemObject("tariff_source", "1.1.129.0.1.255", 1),  # omnipower_logs.TariffSource
+    CosemObject("tariff_inputs", "1.1.129.0.2.255", 1),  # b0 input 1, b1 input 2
     CosemObject("relay_1", "1.1.96.52.1.255", 1, _RW),
     CosemObject("relay_2", "1.1.96.52.3.255", 1, _RW),
     CosemObject("meter_status", "1.1.97.97.0.255", 1),
     CosemObject("event_status_a", "0.1.96.10.1.255", 1),
     CosemObject("event_status_b", "0.1.96.10.2.255", 1, _RW),
+    # The last logged event (omnipower_logs: the columns of the event logs)
+    CosemObject("event_code", "1.1.96.11.0.255", 1, standard_obis=True),
+    CosemObject("pq_event_code", "1.1.96.11.4.255", 1, standard_obis=True),
+    CosemObject("event_duration", "1.1.135.0.1.255", 3, _R, "s", -3),
+    CosemObject("pq_event_extreme_voltage", "1.1.135.0.2.255", 3, _R, "V", -1),
+    CosemObject("pq_event_phase", "1.1.135.0.3.255", 1),
     # Profiles
     CosemObject("load_profile", "1.1.99.1.0.255", 7),
+    CosemObject("analysis_log", "1.1.99.2.0.255", 7),
     CosemObject("billing_log_1", "1.1.98.1.0.255", 7),
     CosemObject("billing_log_2", "1.1.98.2.0.255", 7),
+    CosemObject("standard_event_log", "1.1.99.98.0.255", 7, standard_obis=True),
+    CosemObject("power_quality_log", "1.1.99.98.4.255", 7, standard_obis=True),
     CosemObject("cutoff_log", "1.1.99.98.5.255", 7),
 )
 

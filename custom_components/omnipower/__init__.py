@@ -25,12 +25,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_SERIAL, CONF_STALE_AFTER, DEFAULT_STALE_AFTER, DOMAIN
 from .coordinator import OmnipowerConfigEntry, OmnipowerCoordinator
-from .entity import gateway_identifier
+from .entity import gateway_identifier, gateway_name
 from .services import async_setup_services
 
 PLATFORMS = [
@@ -40,7 +41,6 @@ PLATFORMS = [
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
-    Platform.SWITCH,
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -58,12 +58,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: OmnipowerConfigEntry) ->
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_unavailable")
     coordinator = OmnipowerCoordinator(hass, entry)
     entry.runtime_data = coordinator
+    _async_drop_switches(hass, entry)
     _async_register_gateway(hass, entry, coordinator)
     entry.async_on_unload(coordinator.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_options_changed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await coordinator.async_start()
     return True
+
+
+def _async_drop_switches(hass: HomeAssistant, entry: OmnipowerConfigEntry) -> None:
+    """Remove the breaker and relay switches of older versions: they are selects now.
+
+    A switch is toggled with others by the dashboard's header toggle; the selects that
+    replace them keep the unique ids, in their own domain (docs/home-assistant.md).
+    """
+    registry = er.async_get(hass)
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if registered.domain == "switch":
+            registry.async_remove(registered.entity_id)
 
 
 def _async_register_gateway(
@@ -78,7 +91,7 @@ def _async_register_gateway(
         identifiers={gateway_identifier(gateway["id"])},
         manufacturer="omnipower",
         model="Gateway",
-        name=f"omnipower gateway {gateway['id']}",
+        name=gateway_name(gateway["id"]),
         sw_version=gateway.get("version") if isinstance(gateway.get("version"), str) else None,
     )
     coordinator.gateway_device_id = device.id
@@ -88,6 +101,7 @@ async def _async_options_changed(hass: HomeAssistant, entry: OmnipowerConfigEntr
     """Apply new options in place (no reload: reconfigure already reloads)."""
     coordinator = entry.runtime_data
     coordinator.stale_after = entry.options.get(CONF_STALE_AFTER, DEFAULT_STALE_AFTER)
+    coordinator.async_restart_stale_timer()
     coordinator.async_notify(None)
 
 

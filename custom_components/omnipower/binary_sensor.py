@@ -15,7 +15,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData
 from .entity import OmnipowerEntity, async_add_when_present
 
 PARALLEL_UPDATES = 0
@@ -41,6 +42,8 @@ class OmnipowerBinarySensorEntityDescription(BinarySensorEntityDescription):
 
     topic: str
     is_on_fn: Callable[[MeterData], bool | None]
+    #: The keys ``is_on_fn`` reads.
+    watch: frozenset[str] | None = None
 
 
 BINARY_SENSORS: Final = (
@@ -50,6 +53,7 @@ BINARY_SENSORS: Final = (
         translation_key="cover_open",
         device_class=BinarySensorDeviceClass.TAMPER,
         is_on_fn=_flag("status", "cover_open"),
+        watch=frozenset({"cover_open"}),
     ),
     OmnipowerBinarySensorEntityDescription(
         key="magnet_detected",
@@ -57,6 +61,7 @@ BINARY_SENSORS: Final = (
         translation_key="magnet_detected",
         device_class=BinarySensorDeviceClass.TAMPER,
         is_on_fn=_flag("status", "magnet_detected"),
+        watch=frozenset({"magnet_detected"}),
     ),
     OmnipowerBinarySensorEntityDescription(
         key="power_failure",
@@ -64,6 +69,7 @@ BINARY_SENSORS: Final = (
         translation_key="power_failure",
         device_class=BinarySensorDeviceClass.PROBLEM,
         is_on_fn=_flag("status", "power_failure"),
+        watch=frozenset({"power_failure"}),
     ),
     OmnipowerBinarySensorEntityDescription(
         key="low_credit",
@@ -71,6 +77,7 @@ BINARY_SENSORS: Final = (
         translation_key="low_credit",
         device_class=BinarySensorDeviceClass.PROBLEM,
         is_on_fn=_flag("prepayment", "low_credit"),
+        watch=frozenset({"low_credit"}),
     ),
     OmnipowerBinarySensorEntityDescription(
         key="breaker_switch_error",
@@ -79,6 +86,7 @@ BINARY_SENSORS: Final = (
         device_class=BinarySensorDeviceClass.PROBLEM,
         entity_category=EntityCategory.DIAGNOSTIC,
         is_on_fn=_switch_error,
+        watch=frozenset({"feedback"}),
     ),
 )
 
@@ -89,6 +97,7 @@ GATEWAY: Final = OmnipowerBinarySensorEntityDescription(
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
     is_on_fn=lambda data: data.gateway_online,
+    watch=frozenset(),  # availability: every entity refreshes with it
 )
 
 

@@ -1,6 +1,6 @@
 """One-shot commands: synchronise the meter's clock, poll everything now.
 
-Pressing one sends the command and waits for the gateway's ``cmd/result``, like the switches;
+Pressing one sends the command and waits for the gateway's ``cmd/result``, like the power controls;
 a refusal, failure or timeout raises a translated error.
 """
 
@@ -14,10 +14,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData
 from .entity import OmnipowerControl, async_add_when_present
 
-# One command at a time per platform, as for the switches; the gateway queues a meter's
+# One command at a time per platform, as for the power controls; the gateway queues a meter's
 # commands and runs them one after another on its optical port.
 PARALLEL_UPDATES = 1
 

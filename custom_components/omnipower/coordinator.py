@@ -8,28 +8,23 @@ last reading.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
 
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
+from homeassistant.util.json import json_loads
 
+from .commands import CommandSender
 from .const import (
-    COMMAND_GRACE,
-    COMMAND_LIFETIME,
     CONF_BASE_TOPIC,
     CONF_COMMANDS,
     CONF_INFO,
@@ -39,43 +34,30 @@ from .const import (
     DEFAULT_COMMANDS,
     DEFAULT_STALE_AFTER,
     DOMAIN,
-    KEY_ERRORS,
     LOGGER,
-    MAX_CLOCK_DRIFT_S,
     OFFLINE_ISSUE_AFTER,
     READING_TOPICS,
     SCHEMA_VERSION,
     STATE_TOPICS,
 )
-from .signing import sign
+from .data import EventListener, MeterData, Payload
+from .dispatch import ChangeDispatcher, ChangeListener, changed_keys
+from .issues import (
+    async_check_clock,
+    async_check_keys,
+    async_gateway_back,
+    async_gateway_offline,
+)
 from .statistics import async_backfill
 
 type OmnipowerConfigEntry = ConfigEntry[OmnipowerCoordinator]
-type Payload = dict[str, Any]
-type EventListener = Callable[[Payload], None]
+
+__all__ = ["MeterData", "OmnipowerConfigEntry", "OmnipowerCoordinator", "Payload"]
 
 #: Event ids remembered to drop the gateway's resends after a reconnect.
 SEEN_EVENTS = 256
-
-
-@dataclass(slots=True)
-class MeterData:
-    """The latest payload per topic and what availability depends on."""
-
-    payloads: dict[str, Payload] = field(default_factory=dict)
-    received_at: dict[str, datetime] = field(default_factory=dict)
-    gateway_online: bool | None = None
-    last_reading_at: datetime | None = None
-    stale: bool = False
-    last_events: dict[str, Payload] = field(default_factory=dict)
-
-    def value(self, topic: str, key: str) -> Any:
-        """A payload value, None when the topic or key has not been seen."""
-        return self.payloads.get(topic, {}).get(key)
-
-    def has(self, topic: str, key: str) -> bool:
-        """Whether the meter sent *key* on *topic* (keys appear only when measured)."""
-        return key in self.payloads.get(topic, {})
+#: Topics this integration reads (one set lookup a message).
+_CONTRACT_TOPICS = frozenset({*STATE_TOPICS, "events", "load_profile"})
 
 
 class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
@@ -100,14 +82,13 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._stale_timer: CALLBACK_TYPE | None = None
         self._offline_timer: CALLBACK_TYPE | None = None
-        self._pending: dict[str, asyncio.Future[Payload]] = {}
+        self._commands = CommandSender(hass, self.topic)
         self._event_listeners: list[EventListener] = []
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._was_available = False
         self._lost = False
-        #: The topic whose payload changed in the current update; None when anything may
-        #: have changed (availability, options), so every entity refreshes.
-        self.changed_topic: str | None = None
+        self._prefix = self.topic("")
+        self._changes = ChangeDispatcher()
         #: The gateway's device in the registry, once registered.
         self.gateway_device_id: str | None = None
         self._warned: set[str] = set()
@@ -152,7 +133,10 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
     async def async_start(self) -> None:
         """Subscribe to the meter's topics and the gateway's availability."""
         self._unsubscribe.append(
-            await mqtt.async_subscribe(self.hass, self.topic("#"), self._message, qos=1)
+            # Bytes, not text: the JSON parser reads them directly (one copy less a message).
+            await mqtt.async_subscribe(
+                self.hass, self.topic("#"), self._message, qos=1, encoding=None
+            )
         )
         self._unsubscribe.append(
             await mqtt.async_subscribe(
@@ -170,9 +154,7 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             if timer is not None:
                 timer()
         self._stale_timer = self._offline_timer = None
-        for future in self._pending.values():
-            if not future.done():
-                future.cancel()
+        self._commands.async_cancel_all()
 
     # -- incoming ----------------------------------------------------------------------------
 
@@ -189,21 +171,33 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             if self._offline_timer is not None:
                 self._offline_timer()
                 self._offline_timer = None
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id("gateway_offline"))
+            async_gateway_back(self.hass, self.serial)
         elif self._offline_timer is None:
             self._offline_timer = async_call_later(
                 self.hass, OFFLINE_ISSUE_AFTER, self._offline_too_long
             )
-        self._publish_state(None)
+        self._publish_state()
+
+    @callback
+    def async_watch(
+        self, topic: str, keys: Iterable[str] | None, listener: ChangeListener
+    ) -> CALLBACK_TYPE:
+        """Call *listener* when one of *keys* of *topic* changes (None: any key).
+
+        Changes of availability, ``info`` and the options are not key changes: they reach
+        every entity through the coordinator's own listeners.
+        """
+        return self._changes.async_watch(topic, keys, listener)
 
     @callback
     def _message(self, message: ReceiveMessage) -> None:
-        name = message.topic.removeprefix(self.topic(""))
-        if name.startswith("cmd/"):
+        name = message.topic.removeprefix(self._prefix)
+        if name not in _CONTRACT_TOPICS:
             if name == "cmd/result":
                 self._command_result(message)
-            return  # our own commands, echoed by the broker
-        if name not in STATE_TOPICS and name not in ("events", "load_profile"):
+                return
+            if name.startswith("cmd/"):
+                return  # our own commands, echoed by the broker
             LOGGER.debug("Ignoring %s: not a topic of the contract", message.topic)
             return
         payload = self._decode(name, message.payload)
@@ -217,23 +211,34 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
             return
         now = dt_util.utcnow()
         data = self.data
-        data.payloads[name] = payload
         data.received_at[name] = now
         if name in READING_TOPICS and not message.retain:
             data.last_reading_at = now
             data.stale = False
-            if self._stale_timer is not None:
-                self._stale_timer()
-            self._stale_timer = async_call_later(self.hass, self.stale_after, self._went_stale)
-        if name == "diagnostics":
-            self._check_keys(payload)
-        elif name == "clock":
-            self._check_clock(payload)
-        self._publish_state(name)
+            if self._stale_timer is None:
+                self._stale_timer = async_call_later(self.hass, self.stale_after, self._stale_check)
+        self._apply(name, payload)
+
+    @callback
+    def _apply(self, name: str, payload: Payload) -> None:
+        """Keep *payload* as the topic's latest and tell whom its changes concern."""
+        data = self.data
+        changed = changed_keys(data.payloads.get(name), payload)
+        data.payloads[name] = payload
+        if changed:
+            if name == "diagnostics":
+                async_check_keys(self.hass, self.serial, payload)
+            elif name == "clock":
+                async_check_clock(self.hass, self.serial, payload)
+        if self._availability_changed() or (name == "info" and changed):
+            # Every entity's availability (or the commands the gateway offers) changed.
+            self.async_notify(None)
+        elif changed:
+            self._changes.async_dispatch(name, changed)
 
     def _decode(self, name: str, raw: str | bytes | bytearray) -> Payload | None:
         try:
-            payload = json.loads(raw)
+            payload = json_loads(raw)
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
@@ -289,91 +294,65 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
     # -- availability ------------------------------------------------------------------------
 
     @callback
-    def _went_stale(self, _now: datetime) -> None:
+    def _stale_check(self, _now: datetime) -> None:
+        """Go stale when no reading came for ``stale_after`` seconds.
+
+        One timer per staleness period rather than one re-armed per message: re-arming it
+        twice a push cost more than the rest of a push's bookkeeping (issue 12).
+        """
         self._stale_timer = None
+        last = self.data.last_reading_at
+        if last is None:
+            return
+        left = self.stale_after - (dt_util.utcnow() - last).total_seconds()
+        if left > 0:
+            self._stale_timer = async_call_later(self.hass, left, self._stale_check)
+            return
         self.data.stale = True
-        self._publish_state(None)
+        self._publish_state()
 
     @callback
     def _offline_too_long(self, _now: datetime) -> None:
         self._offline_timer = None
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id("gateway_offline"),
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="gateway_offline",
-            translation_placeholders={"serial": self.serial, "gateway": self.gateway_id or "?"},
-        )
+        async_gateway_offline(self.hass, self.serial, self.gateway_id)
 
     @callback
     def async_notify(self, topic: str | None) -> None:
-        """Tell the entities that *topic* changed (None: anything may have)."""
-        self.changed_topic = topic
+        """Refresh every entity (availability or options changed; *topic* is ignored)."""
         self.async_set_updated_data(self.data)
 
     @callback
-    def _publish_state(self, topic: str | None) -> None:
+    def async_restart_stale_timer(self) -> None:
+        """Count a new staleness timeout from the last reading."""
+        if self._stale_timer is not None:
+            self._stale_timer()
+            self._stale_timer = None
+        if self.data.last_reading_at is not None and not self.data.stale:
+            self._stale_check(dt_util.utcnow())
+
+    def _availability_changed(self) -> bool:
+        """Whether the meter's availability changed since last asked; logs the change."""
         available = self.available
-        if available != self._was_available:
-            if not available:
-                reason = (
-                    "the gateway is offline"
-                    if self.data.gateway_online is False
-                    else (f"no reading for {self.stale_after:g} s")
-                )
-                LOGGER.warning("Meter %s is unavailable: %s", self.serial, reason)
-                self._lost = True
-            elif self._lost:
-                LOGGER.info("Meter %s is available again", self.serial)
-            self._was_available = available
-            topic = None  # every entity's availability changed
-        self.async_notify(topic)
-
-    # -- repairs ----------------------------------------------------------------------------
-
-    def _issue_id(self, kind: str) -> str:
-        return f"{kind}_{self.serial}"
-
-    def _check_keys(self, payload: Payload) -> None:
-        last = payload.get("last_error")
-        code = last.get("code") if isinstance(last, dict) else None
-        failing = code in KEY_ERRORS
-        if failing and isinstance(last, dict):
-            at = dt_util.parse_datetime(str(last.get("at")))
-            pushed = payload.get("last_push")
-            pushed_at = dt_util.parse_datetime(pushed) if isinstance(pushed, str) else None
-            failing = at is None or pushed_at is None or pushed_at < at
-        issue_id = self._issue_id("keys")
-        if failing:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="keys_swapped" if code == "keys_swapped" else "keys_wrong",
-                translation_placeholders={"serial": self.serial, "code": str(code)},
+        if available == self._was_available:
+            return False
+        if not available:
+            reason = (
+                "the gateway is offline"
+                if self.data.gateway_online is False
+                else (f"no reading for {self.stale_after:g} s")
             )
-        else:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            LOGGER.warning("Meter %s is unavailable: %s", self.serial, reason)
+            self._lost = True
+        elif self._lost:
+            LOGGER.info("Meter %s is available again", self.serial)
+        self._was_available = available
+        return True
 
-    def _check_clock(self, payload: Payload) -> None:
-        drift = payload.get("drift_s")
-        issue_id = self._issue_id("clock_drift")
-        if isinstance(drift, int | float) and abs(drift) > MAX_CLOCK_DRIFT_S:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="clock_drift",
-                translation_placeholders={"serial": self.serial, "drift": f"{drift:+.0f}"},
-            )
-        else:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+    @callback
+    def _publish_state(self) -> None:
+        """Refresh every entity once availability may have changed."""
+        self._availability_changed()
+        self.async_notify(None)
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -385,74 +364,17 @@ class OmnipowerCoordinator(DataUpdateCoordinator[MeterData]):
                 translation_key="command_not_offered",
                 translation_placeholders={"command": name},
             )
-        now = dt_util.now()
-        command_id = uuid4().hex
-        topic = self.topic(f"cmd/{name}")
-        body: Payload = {
-            "id": command_id,
-            "expires_at": (now + COMMAND_LIFETIME).isoformat(),
-            "args": args,
-        }
         secret = self.config_entry.options.get(CONF_SECRET)
-        if secret:
-            body["sig"] = sign(topic, body, secret.encode())
-        future: asyncio.Future[Payload] = self.hass.loop.create_future()
-        self._pending[command_id] = future
-
-        @callback
-        def timed_out(_now: datetime) -> None:
-            if not future.done():
-                future.set_exception(
-                    HomeAssistantError(
-                        translation_domain=DOMAIN,
-                        translation_key="command_timeout",
-                        translation_placeholders={"command": name},
-                    )
-                )
-
-        cancel = async_call_later(self.hass, COMMAND_LIFETIME + COMMAND_GRACE, timed_out)
-        try:
-            await mqtt.async_publish(
-                self.hass, topic, json.dumps(body, separators=(",", ":")), qos=1, retain=False
-            )
-            return await future
-        finally:
-            cancel()
-            self._pending.pop(command_id, None)
+        return await self._commands.async_send(name, args, secret)
 
     def _command_result(self, message: ReceiveMessage) -> None:
         payload = self._decode("cmd/result", message.payload)
-        if payload is None:
-            return
-        future = self._pending.get(str(payload.get("id")))
-        if future is None or future.done():
-            return
-        status = payload.get("status")
-        if status == "accepted":
-            return
-        if status == "done":
-            future.set_result(payload)
-            return
-        future.set_exception(
-            HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_failed"
-                if status == "failed"
-                else "command_expired"
-                if status == "expired"
-                else "command_rejected",
-                translation_placeholders={
-                    "command": str(payload.get("command")),
-                    "reason": str(payload.get("reason")),
-                    "text": str(payload.get("text") or ""),
-                },
-            )
-        )
+        if payload is not None:
+            self._commands.async_result(payload)
 
     @callback
     def async_apply_readback(self, topic: str, state: object) -> None:
         """Show a command's read-back at once (the state topic follows with the same values)."""
         if not isinstance(state, dict):
             return
-        self.data.payloads[topic] = {**self.data.payloads.get(topic, {}), **state}
-        self.async_notify(topic)
+        self._apply(topic, {**self.data.payloads.get(topic, {}), **state})

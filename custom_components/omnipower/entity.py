@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
-from homeassistant.core import callback
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
+from .coordinator import OmnipowerConfigEntry, OmnipowerCoordinator
+from .data import MeterData, Payload
 
 #: Home Assistant 2026 links devices by id (``via_device`` is deprecated there); 2025.4 only
 #: knows the identifier tuple.
@@ -28,6 +29,11 @@ def gateway_identifier(gateway_id: str) -> tuple[str, str]:
     return (DOMAIN, f"gateway_{gateway_id}")
 
 
+def gateway_name(gateway_id: str) -> str:
+    """The gateway's device name; the default id ``omnipower`` is not repeated."""
+    return "omnipower gateway" if gateway_id == "omnipower" else f"omnipower gateway {gateway_id}"
+
+
 def device_info(coordinator: OmnipowerCoordinator) -> DeviceInfo:
     """The meter as a device, from the gateway's ``info``, connected via its gateway."""
     info = coordinator.data.payloads.get("info", {})
@@ -39,8 +45,8 @@ def device_info(coordinator: OmnipowerCoordinator) -> DeviceInfo:
         model_id=_text(info.get("meter_type")),
         name=f"OMNIPOWER {coordinator.serial}",
         serial_number=coordinator.serial,
+        # The push list's version is no hardware version: it stays in the diagnostics.
         sw_version=_text(info.get("firmware")),
-        hw_version=_text(info.get("list_version")),
     )
     if VIA_DEVICE_ID and coordinator.gateway_device_id is not None:
         cast(dict[str, Any], device)["via_device_id"] = coordinator.gateway_device_id
@@ -66,21 +72,17 @@ class OmnipowerEntity(CoordinatorEntity[OmnipowerCoordinator]):
         """Unavailable while the gateway is offline or the meter's data is stale."""
         return self.coordinator.available
 
-    def _concerned(self) -> bool:
-        """Whether the current update can change this entity.
-
-        A push updates ``power`` and ``energy`` separately; skipping the entities of other
-        topics halves the state writes of a push (measured in test_push_cost.py).
-        """
-        changed = self.coordinator.changed_topic
-        topic = getattr(self.entity_description, "topic", None)
-        # ``info`` carries the commands the gateway allows, which controls' availability needs.
-        return changed is None or topic is None or changed in (topic, "info")
+    async def async_added_to_hass(self) -> None:
+        """Also listen to the changes of the keys this entity shows."""
+        await super().async_added_to_hass()
+        topic, keys = watched(self.entity_description)
+        if topic is not None:
+            self.async_on_remove(self.coordinator.async_watch(topic, keys, self._handle_change))
 
     @callback
-    def _handle_coordinator_update(self) -> None:
-        if self._concerned():
-            super()._handle_coordinator_update()
+    def _handle_change(self) -> None:
+        """A key this entity shows changed: write the new state (and only then)."""
+        self.async_write_ha_state()
 
     async def _async_command(self, command: str, args: Payload, readback: str | None) -> None:
         """Send *command*, wait for ``done`` and show its read-back on the *readback* topic.
@@ -128,6 +130,17 @@ def offered_and_read(
     return command in coordinator.offered_commands and read_back is not None
 
 
+def watched(description: EntityDescription) -> tuple[str | None, frozenset[str] | None]:
+    """The topic and keys a description's entity shows (keys None: any key of the topic).
+
+    Descriptions name them as ``topic`` and ``watch``; without a topic the entity changes
+    only with availability, ``info`` or the options, which refresh every entity anyway.
+    """
+    topic: str | None = getattr(description, "topic", None)
+    keys: frozenset[str] | None = getattr(description, "watch", None)
+    return topic, keys
+
+
 @callback
 def async_add_when_present[D: EntityDescription](
     entry: OmnipowerConfigEntry,
@@ -140,19 +153,45 @@ def async_add_when_present[D: EntityDescription](
 
     The push list decides which values exist (a single-phase list has no L2/L3, the optical
     topics appear only with an optical port), so entities are added as keys first appear.
+    A description still waiting is looked at again only when one of its keys changes (or on
+    a full refresh: availability, ``info``, options), never on every message (issue 12).
     """
     coordinator = entry.runtime_data
-    added: set[str] = set()
+    pending: dict[str, D] = {description.key: description for description in descriptions}
+    watches: dict[str, CALLBACK_TYPE] = {}
 
     @callback
-    def add_new() -> None:
+    def check(keys: Sequence[str]) -> None:
         new: list[Entity] = []
-        for description in descriptions:
-            if description.key not in added and exists(description, coordinator.data):
-                added.add(description.key)
+        for key in keys:
+            description = pending.get(key)
+            if description is not None and exists(description, coordinator.data):
+                del pending[key]
+                remove = watches.pop(key, None)
+                if remove is not None:
+                    remove()
                 new.append(factory(coordinator, description))
         if new:
             async_add_entities(new)
 
-    add_new()
-    entry.async_on_unload(coordinator.async_add_listener(add_new))
+    @callback
+    def check_all() -> None:
+        check(list(pending))
+
+    def checker(key: str) -> Callable[[], None]:
+        return lambda: check((key,))
+
+    check_all()
+    for key, description in pending.items():
+        topic, keys = watched(description)
+        if topic is not None:
+            watches[key] = coordinator.async_watch(topic, keys, checker(key))
+
+    @callback
+    def stop() -> None:
+        for remove in watches.values():
+            remove()
+        watches.clear()
+
+    entry.async_on_unload(coordinator.async_add_listener(check_all))
+    entry.async_on_unload(stop)

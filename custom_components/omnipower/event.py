@@ -10,7 +10,8 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, Payload
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData, Payload
 from .entity import OmnipowerEntity, async_add_when_present
 
 PARALLEL_UPDATES = 0

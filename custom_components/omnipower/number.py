@@ -20,10 +20,11 @@ from homeassistant.const import EntityCategory, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, Payload
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData, Payload
 from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
-# One command at a time per platform, as for the switches; the gateway queues a meter's
+# One command at a time per platform, as for the power controls; the gateway queues a meter's
 # commands and runs them one after another on its optical port.
 PARALLEL_UPDATES = 1
 
@@ -46,6 +47,7 @@ class OmnipowerNumberEntityDescription(NumberEntityDescription):
     topic: str
     value_fn: Callable[[MeterData], float | None]
     args_fn: Callable[[float], Payload]
+    watch: frozenset[str]
 
 
 NUMBERS: Final = (
@@ -63,6 +65,7 @@ NUMBERS: Final = (
         command="prepayment_alarm_limit",
         topic="prepayment",
         value_fn=_number("prepayment", "alarm_limit_kwh"),
+        watch=frozenset({"alarm_limit_kwh"}),
         # 1 Wh resolution: no binary-float tail like 10.100000000000001 on the wire.
         args_fn=lambda value: {"energy_kwh": round(value, 3)},
     ),

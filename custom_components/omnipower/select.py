@@ -1,7 +1,15 @@
-"""The tariff control: the meter's own calendar, or one tariff forced.
+"""Selects: the tariff, and the power controls (breaker, load relays).
 
-The selected option is only ever the meter's read-back (``tariff`` topic); choosing one sends
-the ``tariff`` command and waits for the gateway's ``cmd/result``, like the switches.
+The option shown is only ever the meter's read-back (``tariff``, ``breaker`` and ``relays``
+topics); choosing one sends the command and waits for the gateway's ``cmd/result``.
+
+The breaker and the relays are selects, not switches, so that nothing can cut the house by
+accident: the dashboard's entities card toggles every entity of the toggle domains together
+from its header (the frontend's ``DOMAINS_TOGGLE``: fan, input_boolean, light, switch, group,
+automation, humidifier, valve), ``switch.turn_off`` on an area reaches every switch in it,
+``homeassistant.turn_off`` turns off whatever supports it, and voice assistants see switches
+by default. A select is none of these: it changes only when someone picks the other option
+in its own dialog (docs/home-assistant.md, "Power controls").
 """
 
 from __future__ import annotations
@@ -15,11 +23,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import MeterData, OmnipowerConfigEntry, Payload
+from .coordinator import OmnipowerConfigEntry
+from .data import MeterData, Payload
 from .entity import OmnipowerControl, async_add_when_present, offered_and_read
 
-# One command at a time per platform, as for the switches; the gateway queues a meter's
-# commands and runs them one after another on its optical port.
+# One command at a time per platform; the gateway queues a meter's commands and runs them one
+# after another on its optical port.
 PARALLEL_UPDATES = 1
 
 AUTO: Final = "auto"
@@ -28,6 +37,12 @@ FORCEABLE: Final = (1, 2, 3, 4)
 TARIFF_OPTIONS: Final = [AUTO, *(f"force_{tariff}" for tariff in FORCEABLE)]
 #: Sources in which the meter chooses the tariff itself (docs/mqtt.md, ``tariff`` topic).
 AUTOMATIC_SOURCES: Final = frozenset({"calendar", "input"})
+CONNECTED: Final = "connected"
+DISCONNECTED: Final = "disconnected"
+#: Breaker states in which the installation has power.
+POWERED: Final = frozenset({"connected", "log_only", "pre_cutoff_warning"})
+ON: Final = "on"
+OFF: Final = "off"
 
 
 def _tariff_option(data: MeterData) -> str | None:
@@ -40,10 +55,41 @@ def _tariff_option(data: MeterData) -> str | None:
     return None
 
 
-def _tariff_args(option: str) -> Payload:
+def _tariff_steps(data: MeterData, option: str) -> list[Payload]:
     if option == AUTO:
-        return {"mode": "auto"}
-    return {"mode": "force", "tariff": int(option.removeprefix("force_"))}
+        return [{"mode": "auto"}]
+    return [{"mode": "force", "tariff": int(option.removeprefix("force_"))}]
+
+
+def _breaker_option(data: MeterData) -> str | None:
+    state = data.value("breaker", "state")
+    if not isinstance(state, str) or state == "unknown":
+        return None
+    return CONNECTED if state in POWERED else DISCONNECTED
+
+
+def _breaker_steps(data: MeterData, option: str) -> list[Payload]:
+    if option == DISCONNECTED:
+        return [{"action": "disconnect"}]
+    # A disconnected breaker must be released before it can be reconnected.
+    if data.value("breaker", "state") == "disconnected":
+        return [{"action": "release"}, {"action": "reconnect"}]
+    return [{"action": "reconnect"}]
+
+
+def _relay_option(relay: int) -> Callable[[MeterData], str | None]:
+    def option(data: MeterData) -> str | None:
+        value = data.value("relays", f"relay_{relay}_on")
+        return None if not isinstance(value, bool) else ON if value else OFF
+
+    return option
+
+
+def _relay_steps(relay: int) -> Callable[[MeterData, str], list[Payload]]:
+    def steps(data: MeterData, option: str) -> list[Payload]:
+        return [{"relay": relay, "on": option == ON}]
+
+    return steps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +99,9 @@ class OmnipowerSelectEntityDescription(SelectEntityDescription):
     command: str
     topic: str
     option_fn: Callable[[MeterData], str | None]
-    args_fn: Callable[[str], Payload]
+    #: The command arguments that lead to an option, sent one after another.
+    steps_fn: Callable[[MeterData, str], list[Payload]]
+    watch: frozenset[str]
 
 
 SELECTS: Final = (
@@ -65,7 +113,32 @@ SELECTS: Final = (
         command="tariff",
         topic="tariff",
         option_fn=_tariff_option,
-        args_fn=_tariff_args,
+        steps_fn=_tariff_steps,
+        watch=frozenset({"source", "active_tariff"}),
+    ),
+    OmnipowerSelectEntityDescription(
+        key="breaker",
+        translation_key="breaker",
+        options=[CONNECTED, DISCONNECTED],
+        command="breaker",
+        topic="breaker",
+        option_fn=_breaker_option,
+        steps_fn=_breaker_steps,
+        watch=frozenset({"state"}),
+    ),
+    *(
+        OmnipowerSelectEntityDescription(
+            key=f"relay_{relay}",
+            translation_key="relay",
+            translation_placeholders={"relay": str(relay)},
+            options=[ON, OFF],
+            command="relay",
+            topic="relays",
+            option_fn=_relay_option(relay),
+            steps_fn=_relay_steps(relay),
+            watch=frozenset({f"relay_{relay}_on"}),
+        )
+        for relay in (1, 2)
     ),
 )
 
@@ -98,8 +171,7 @@ class OmnipowerSelect(OmnipowerControl, SelectEntity):
         return self.current_option is not None
 
     async def async_select_option(self, option: str) -> None:
-        """Send the command for *option* and show what the meter reads back."""
+        """Send the commands for *option*, each waiting for done, and show the read-back."""
         description = self.entity_description
-        await self._async_command(
-            description.command, description.args_fn(option), description.topic
-        )
+        for args in description.steps_fn(self.coordinator.data, option):
+            await self._async_command(description.command, args, description.topic)

@@ -1,441 +1,24 @@
-"""Sensors: energy for the Energy dashboard, power, grid quality, tariff, breaker, prepayment."""
+"""Sensors: energy for the Energy dashboard, power, grid quality, tariff, breaker, prepayment.
+
+The table of what each sensor reads is ``sensor_descriptions.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-from homeassistant.components.sensor import (
-    RestoreSensor,
-    SensorDeviceClass,
-    SensorEntity,
-    SensorEntityDescription,
-    SensorStateClass,
-)
-from homeassistant.const import (
-    PERCENTAGE,
-    EntityCategory,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfFrequency,
-    UnitOfPower,
-    UnitOfReactivePower,
-    UnitOfTime,
-)
+from homeassistant.components.sensor import RestoreSensor, SensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .const import LOGGER
-from .coordinator import MeterData, OmnipowerConfigEntry, OmnipowerCoordinator, Payload
+from .coordinator import OmnipowerConfigEntry, OmnipowerCoordinator
 from .entity import OmnipowerEntity, async_add_when_present
+from .sensor_descriptions import SENSORS, OmnipowerSensorEntityDescription
 
 # Entities only push state; the coordinator serialises updates.
 PARALLEL_UPDATES = 0
-
-#: Reactive energy got its own device class after 2025.4; without it the sensor has none.
-REACTIVE_ENERGY: Final[SensorDeviceClass | None] = getattr(
-    SensorDeviceClass, "REACTIVE_ENERGY", None
-)
-KVARH: Final = "kvarh"
-PHASES: Final = (1, 2, 3)
-TARIFFS: Final = tuple(range(1, 9))
-BREAKER_STATES: Final = [
-    "connected",
-    "disconnected",
-    "ready_for_reconnection",
-    "pre_cutoff_warning",
-    "cutoff",
-    "cutoff_prepayment",
-    "prepayment_low_max_expired",
-    "push_button",
-    "neutral_fault",
-    "log_only",
-    "overvoltage",
-    "unknown",
-]
-PORT_STATES: Final = ["connecting", "open", "unavailable", "finished"]
-#: Error codes with their own (disabled) counter; the total counts every code.
-ERROR_CODES: Final = (
-    "authentication_failed",
-    "keys_swapped",
-    "decryption_failed",
-    "missing_key",
-    "replayed_frame",
-    "hcs_error",
-    "fcs_error",
-    "frame_truncated",
-    "malformed_data",
-    "unknown_list_version",
-    "port_unavailable",
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class OmnipowerSensorEntityDescription(SensorEntityDescription):
-    """A value of one contract topic; ``field`` defaults to the key."""
-
-    topic: str
-    field: str | None = None
-    value_fn: Callable[[Payload], StateType] | None = None
-    #: Shown while the gateway is online even when readings are stale (diagnostics).
-    diagnostic_source: bool = False
-
-    def value(self, payload: Payload) -> StateType:
-        """The state from the topic's payload."""
-        if self.value_fn is not None:
-            return self.value_fn(payload)
-        value = payload.get(self.field or self.key)
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            return None
-        return value
-
-    def exists(self, data: MeterData) -> bool:
-        """Whether the meter publishes this value."""
-        if self.topic not in data.payloads:
-            return False
-        if self.value_fn is not None:
-            return True
-        return data.has(self.topic, self.field or self.key)
-
-
-def _power(key: str, translation_key: str, **extra: Any) -> OmnipowerSensorEntityDescription:
-    reactive = key.endswith("_var")
-    return OmnipowerSensorEntityDescription(
-        key=key,
-        topic="power",
-        translation_key=translation_key,
-        device_class=SensorDeviceClass.REACTIVE_POWER if reactive else SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfReactivePower.VOLT_AMPERE_REACTIVE
-        if reactive
-        else UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        **extra,
-    )
-
-
-def _energy(key: str, translation_key: str, **extra: Any) -> OmnipowerSensorEntityDescription:
-    reactive = key.endswith("_kvarh")
-    return OmnipowerSensorEntityDescription(
-        key=key,
-        topic="energy",
-        translation_key=translation_key,
-        device_class=REACTIVE_ENERGY if reactive else SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=KVARH if reactive else UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=3,
-        **extra,
-    )
-
-
-def _phase(phase: int) -> dict[str, Any]:
-    return {"translation_placeholders": {"phase": str(phase)}}
-
-
-def _tariff(tariff: int) -> dict[str, Any]:
-    return {"translation_placeholders": {"tariff": str(tariff)}}
-
-
-def _errors_total(payload: Payload) -> StateType:
-    errors = payload.get("errors")
-    if not isinstance(errors, dict):
-        return None
-    return sum(count for count in errors.values() if isinstance(count, int))
-
-
-def _error_count(code: str) -> Callable[[Payload], StateType]:
-    def value(payload: Payload) -> StateType:
-        errors = payload.get("errors")
-        count = errors.get(code, 0) if isinstance(errors, dict) else None
-        return count if isinstance(count, int) else None
-
-    return value
-
-
-def _last_error(payload: Payload) -> StateType:
-    last = payload.get("last_error")
-    return str(last["code"]) if isinstance(last, dict) and "code" in last else None
-
-
-def _ccc_port(payload: Payload) -> StateType:
-    ports = payload.get("ports")
-    port = ports.get("ccc") if isinstance(ports, dict) else None
-    state = port.get("state") if isinstance(port, dict) else None
-    return state if state in PORT_STATES else None
-
-
-def _tariff_state(payload: Payload) -> StateType:
-    tariff = payload.get("active_tariff")
-    return str(tariff) if isinstance(tariff, int) and 1 <= tariff <= 8 else None
-
-
-def _breaker_state(payload: Payload) -> StateType:
-    state = payload.get("state")
-    return state if state in BREAKER_STATES else "unknown"
-
-
-def _descriptions() -> list[OmnipowerSensorEntityDescription]:
-    out = [
-        _energy("active_energy_import_kwh", "energy_import"),
-        _energy("active_energy_export_kwh", "energy_export"),
-        _energy("reactive_energy_import_kvarh", "reactive_energy_import"),
-        _energy("reactive_energy_export_kvarh", "reactive_energy_export"),
-    ]
-    for tariff in TARIFFS:
-        out += [
-            _energy(
-                f"active_energy_import_t{tariff}_kwh", "energy_import_tariff", **_tariff(tariff)
-            ),
-            _energy(
-                f"active_energy_export_t{tariff}_kwh", "energy_export_tariff", **_tariff(tariff)
-            ),
-            _energy(
-                f"reactive_energy_import_t{tariff}_kvarh",
-                "reactive_energy_import_tariff",
-                entity_registry_enabled_default=False,
-                **_tariff(tariff),
-            ),
-            _energy(
-                f"reactive_energy_export_t{tariff}_kvarh",
-                "reactive_energy_export_tariff",
-                entity_registry_enabled_default=False,
-                **_tariff(tariff),
-            ),
-        ]
-    for phase in PHASES:
-        out += [
-            _energy(f"active_energy_import_l{phase}_kwh", "energy_import_phase", **_phase(phase)),
-            _energy(f"active_energy_export_l{phase}_kwh", "energy_export_phase", **_phase(phase)),
-            _energy(
-                f"reactive_energy_import_l{phase}_kvarh",
-                "reactive_energy_import_phase",
-                entity_registry_enabled_default=False,
-                **_phase(phase),
-            ),
-            _energy(
-                f"reactive_energy_export_l{phase}_kvarh",
-                "reactive_energy_export_phase",
-                entity_registry_enabled_default=False,
-                **_phase(phase),
-            ),
-        ]
-    out += [
-        _power("active_power_import_w", "power_import"),
-        _power("active_power_export_w", "power_export"),
-        _power("net_power_w", "net_power"),
-        _power("reactive_power_import_var", "reactive_power_import"),
-        _power("reactive_power_export_var", "reactive_power_export"),
-        OmnipowerSensorEntityDescription(
-            key="power_factor",
-            topic="power",
-            translation_key="power_factor",
-            device_class=SensorDeviceClass.POWER_FACTOR,
-            state_class=SensorStateClass.MEASUREMENT,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="frequency_hz",
-            topic="power",
-            translation_key="frequency",
-            device_class=SensorDeviceClass.FREQUENCY,
-            native_unit_of_measurement=UnitOfFrequency.HERTZ,
-            state_class=SensorStateClass.MEASUREMENT,
-        ),
-    ]
-    for phase in PHASES:
-        out += [
-            _power(f"active_power_import_l{phase}_w", "power_import_phase", **_phase(phase)),
-            _power(f"active_power_export_l{phase}_w", "power_export_phase", **_phase(phase)),
-            _power(
-                f"reactive_power_import_l{phase}_var",
-                "reactive_power_import_phase",
-                entity_registry_enabled_default=False,
-                **_phase(phase),
-            ),
-            _power(
-                f"reactive_power_export_l{phase}_var",
-                "reactive_power_export_phase",
-                entity_registry_enabled_default=False,
-                **_phase(phase),
-            ),
-            OmnipowerSensorEntityDescription(
-                key=f"voltage_l{phase}_v",
-                topic="power",
-                translation_key="voltage_phase",
-                device_class=SensorDeviceClass.VOLTAGE,
-                native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-                state_class=SensorStateClass.MEASUREMENT,
-                **_phase(phase),
-            ),
-            OmnipowerSensorEntityDescription(
-                key=f"current_l{phase}_a",
-                topic="power",
-                translation_key="current_phase",
-                device_class=SensorDeviceClass.CURRENT,
-                native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-                state_class=SensorStateClass.MEASUREMENT,
-                **_phase(phase),
-            ),
-            OmnipowerSensorEntityDescription(
-                key=f"power_factor_l{phase}",
-                topic="power",
-                translation_key="power_factor_phase",
-                device_class=SensorDeviceClass.POWER_FACTOR,
-                state_class=SensorStateClass.MEASUREMENT,
-                **_phase(phase),
-            ),
-            OmnipowerSensorEntityDescription(
-                key=f"voltage_thd_l{phase}_pct",
-                topic="quality",
-                translation_key="voltage_thd_phase",
-                native_unit_of_measurement=PERCENTAGE,
-                state_class=SensorStateClass.MEASUREMENT,
-                **_phase(phase),
-            ),
-            OmnipowerSensorEntityDescription(
-                key=f"current_thd_l{phase}_pct",
-                topic="quality",
-                translation_key="current_thd_phase",
-                native_unit_of_measurement=PERCENTAGE,
-                state_class=SensorStateClass.MEASUREMENT,
-                **_phase(phase),
-            ),
-            OmnipowerSensorEntityDescription(
-                key=f"voltage_sag_count_l{phase}",
-                topic="quality",
-                translation_key="voltage_sags_phase",
-                state_class=SensorStateClass.TOTAL_INCREASING,
-                **_phase(phase),
-            ),
-            OmnipowerSensorEntityDescription(
-                key=f"voltage_swell_count_l{phase}",
-                topic="quality",
-                translation_key="voltage_swells_phase",
-                state_class=SensorStateClass.TOTAL_INCREASING,
-                **_phase(phase),
-            ),
-        ]
-    out += [
-        OmnipowerSensorEntityDescription(
-            key="voltage_unbalance_pct",
-            topic="quality",
-            translation_key="voltage_unbalance",
-            native_unit_of_measurement=PERCENTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="active_tariff",
-            topic="tariff",
-            translation_key="active_tariff",
-            device_class=SensorDeviceClass.ENUM,
-            options=[str(tariff) for tariff in TARIFFS],
-            value_fn=_tariff_state,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="tariff_source",
-            field="source",
-            topic="tariff",
-            translation_key="tariff_source",
-            device_class=SensorDeviceClass.ENUM,
-            options=["calendar", "input", "forced"],
-        ),
-        OmnipowerSensorEntityDescription(
-            key="breaker_state",
-            topic="breaker",
-            translation_key="breaker_state",
-            device_class=SensorDeviceClass.ENUM,
-            options=BREAKER_STATES,
-            value_fn=_breaker_state,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="prepayment_credit_kwh",
-            field="credit_kwh",
-            topic="prepayment",
-            translation_key="prepayment_credit",
-            device_class=SensorDeviceClass.ENERGY,
-            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="prepayment_alarm_limit_kwh",
-            field="alarm_limit_kwh",
-            topic="prepayment",
-            translation_key="prepayment_alarm_limit",
-            device_class=SensorDeviceClass.ENERGY,
-            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="prepayment_last_top_up_kwh",
-            field="last_top_up_kwh",
-            topic="prepayment",
-            translation_key="prepayment_last_top_up",
-            device_class=SensorDeviceClass.ENERGY,
-            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="clock_drift_s",
-            field="drift_s",
-            topic="clock",
-            translation_key="clock_drift",
-            device_class=SensorDeviceClass.DURATION,
-            native_unit_of_measurement=UnitOfTime.SECONDS,
-            state_class=SensorStateClass.MEASUREMENT,
-            entity_category=EntityCategory.DIAGNOSTIC,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="frames_ok",
-            topic="diagnostics",
-            translation_key="frames_ok",
-            state_class=SensorStateClass.TOTAL_INCREASING,
-            entity_category=EntityCategory.DIAGNOSTIC,
-            entity_registry_enabled_default=False,
-            diagnostic_source=True,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="errors_total",
-            topic="diagnostics",
-            translation_key="errors_total",
-            state_class=SensorStateClass.TOTAL_INCREASING,
-            entity_category=EntityCategory.DIAGNOSTIC,
-            value_fn=_errors_total,
-            diagnostic_source=True,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="last_error",
-            topic="diagnostics",
-            translation_key="last_error",
-            entity_category=EntityCategory.DIAGNOSTIC,
-            value_fn=_last_error,
-            diagnostic_source=True,
-        ),
-        OmnipowerSensorEntityDescription(
-            key="ccc_port",
-            topic="diagnostics",
-            translation_key="ccc_port",
-            device_class=SensorDeviceClass.ENUM,
-            options=PORT_STATES,
-            entity_category=EntityCategory.DIAGNOSTIC,
-            value_fn=_ccc_port,
-            diagnostic_source=True,
-        ),
-    ]
-    out += [
-        OmnipowerSensorEntityDescription(
-            key=f"errors_{code}",
-            topic="diagnostics",
-            translation_key=f"errors_{code}",
-            state_class=SensorStateClass.TOTAL_INCREASING,
-            entity_category=EntityCategory.DIAGNOSTIC,
-            entity_registry_enabled_default=False,
-            value_fn=_error_count(code),
-            diagnostic_source=True,
-        )
-        for code in ERROR_CODES
-    ]
-    return out
-
-
-SENSORS: Final = _descriptions()
 
 
 async def async_setup_entry(
@@ -465,12 +48,49 @@ class OmnipowerSensor(OmnipowerEntity, SensorEntity):
     """A value of the latest payload of its topic."""
 
     entity_description: OmnipowerSensorEntityDescription
+    _value: StateType = None
+    _attributes: dict[str, Any] | None = None
+
+    def _read(self) -> bool:
+        """Take the value from the latest payload; whether it changed."""
+        payload = self.coordinator.data.payloads.get(self.entity_description.topic, {})
+        value = self.entity_description.value(payload)
+        attributes_fn = self.entity_description.attributes_fn
+        attributes = attributes_fn(payload) if attributes_fn is not None else None
+        if (
+            value == self._value
+            and type(value) is type(self._value)
+            and attributes == self._attributes
+        ):
+            return False
+        self._value, self._attributes = value, attributes
+        return True
+
+    async def async_added_to_hass(self) -> None:
+        """Show the value known now."""
+        self._read()
+        await super().async_added_to_hass()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._read()
+        super()._handle_coordinator_update()
+
+    @callback
+    def _handle_change(self) -> None:
+        """Write only a value that changed (a write costs more than the rest of a push)."""
+        if self._read():
+            self.async_write_ha_state()
 
     @property
     def native_value(self) -> StateType:
         """The value in the latest payload."""
-        payload = self.coordinator.data.payloads.get(self.entity_description.topic, {})
-        return self.entity_description.value(payload)
+        return self._value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details the state leaves out (the last error's code and text)."""
+        return self._attributes
 
     @property
     def available(self) -> bool:
@@ -505,15 +125,21 @@ class OmnipowerEnergySensor(OmnipowerEntity, RestoreSensor):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        if self._concerned():
-            self._accept()
+        self._accept()
         super()._handle_coordinator_update()
 
-    def _accept(self) -> None:
+    @callback
+    def _handle_change(self) -> None:
+        """Write only a reading that moved the register on."""
+        if self._accept():
+            self.async_write_ha_state()
+
+    def _accept(self) -> bool:
+        """Take the payload's reading unless it is lower; whether the shown value changed."""
         payload = self.coordinator.data.payloads.get(self.entity_description.topic, {})
         value = self.entity_description.value(payload)
-        if not isinstance(value, int | float):
-            return
+        if not isinstance(value, int | float) or value == self._last_good:
+            return False
         if self._last_good is not None and value < self._last_good:
             LOGGER.debug(
                 "%s: ignoring %s below the last reading %s (not a meter reset)",
@@ -521,8 +147,9 @@ class OmnipowerEnergySensor(OmnipowerEntity, RestoreSensor):
                 value,
                 self._last_good,
             )
-            return
+            return False
         self._last_good = float(value)
+        return True
 
     @property
     def native_value(self) -> float | None:

@@ -11,7 +11,8 @@ no input raises. Rules:
 * Services need an association and the negotiated conformance bit; otherwise the answer is an
   exception-response (service-not-allowed).
 * An HLS-GMAC association (optional, :mod:`.hls`) serves nothing but the HLS reply until the
-  client proved its key, and only glo-ciphered requests after.
+  client proved its key, and only ciphered requests after: glo-ciphered, or
+  general-glo-ciphered when the general-protection bit was negotiated.
 * The services themselves, their rights and their block transfers are :mod:`.services`.
 """
 
@@ -36,6 +37,7 @@ from ccc_gateway.protocol.dlms.enums import (
     ActionResult,
     AssociationResult,
     ConfirmedServiceErrorChoice,
+    Conformance,
     ExceptionServiceError,
     ExceptionStateError,
     InitiateError,
@@ -88,6 +90,7 @@ class ServerSession:
         self.status = AssociationStatus.NON_ASSOCIATED
         self._services: Services | None = None
         self._hls: HlsSession | None = None
+        self._negotiated = Conformance(0)
 
     @property
     def services(self) -> Services | None:
@@ -121,6 +124,8 @@ class ServerSession:
         if hls is None:
             return self._serve(request)
         if not isinstance(request, CipheredPdu):
+            return exception(ExceptionServiceError.OPERATION_NOT_POSSIBLE)
+        if request.general and not self._negotiated & Conformance.GENERAL_PROTECTION:
             return exception(ExceptionServiceError.OPERATION_NOT_POSSIBLE)
         plain = hls.unprotect(request)
         if isinstance(plain, ExceptionResponse):
@@ -196,6 +201,7 @@ class ServerSession:
                 refused,
             )
         negotiated = initiate.conformance & config.conformance
+        self._negotiated = negotiated
         # The answers fit the client's receive size and the meter's own send size (the
         # same as its receive size, as class 15's xDLMS_context_info states).
         max_send = min(initiate.client_max_receive_pdu_size or 0xFFFF, config.max_receive_pdu_size)

@@ -113,15 +113,20 @@ def _oid_structure(oid: bytes) -> Data:
 
 
 class AssociationLn(CosemObject):
-    """Class 15 (Association LN), version 1: whichever association asks sees itself.
+    """Class 15 (Association LN), version 0: whichever association asks sees itself.
 
     Attributes: 2 object_list, 3 associated_partners_id, 4 application_context_name,
     5 xDLMS_context_info, 6 authentication_mechanism_name, 7 secret (never readable),
     8 association_status. The methods (HLS replies, object list changes) are not offered.
+
+    Version 0, not 1: version 1 adds attribute 9, security_setup_reference, the logical name
+    of a Security setup object (class 64), and OMNIPOWER's object list has no class 64
+    (PROTOCOL.md 2.3.4). Declaring version 1 with 8 attributes made a generic client that
+    reads every attribute of the class version fail on attribute 9 (issue 13).
     """
 
     class_id = 15
-    version = 1
+    version = 0
     attribute_count = 8
     method_count = 4
 

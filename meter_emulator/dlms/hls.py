@@ -4,8 +4,9 @@ Pass 1, AARQ: the client's system title (calling-AP-title), its challenge CtoS a
 glo-ciphered InitiateRequest. Pass 2, AARE: accepted with diagnostic authentication-required,
 the meter's title, its challenge StoC and a glo-ciphered InitiateResponse. Pass 3: the client
 calls reply_to_HLS_authentication (class 15 method 1) with f(StoC) = SC || IC || GMAC; pass 4:
-the meter checks it and returns f(CtoS). Every later APDU is glo-ciphered both ways; a client
-invocation counter that does not grow is refused.
+the meter checks it and returns f(CtoS). Every later APDU is ciphered both ways, answers in
+the form of the request (glo- or general-glo-ciphering); a client invocation counter that does
+not grow is refused.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class HlsSession:
         self.server_challenge = b""
         self.last_client_counter: int | None = None
         self.authenticated = False
+        #: Whether the last request came general-glo-ciphered (the answer goes the same way).
+        self.general = False
 
     def accept(self, aarq: Aarq) -> InitiateRequest | AcseServiceUserDiagnostic:
         """Pass 1: the deciphered InitiateRequest, or why the AARQ is refused."""
@@ -86,6 +89,7 @@ class HlsSession:
             keys=settings.keys,
             system_title=settings.system_title,
             invocation_counter=settings.next_invocation_counter(),
+            general=self.general,
         ).to_bytes()
 
     def protect_pdu(self, apdu: bytes) -> CipheredPdu:
@@ -114,6 +118,7 @@ class HlsSession:
                 ExceptionStateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.DECIPHERING_ERROR
             )
         self.last_client_counter = pdu.invocation_counter
+        self.general = pdu.general
         return plain
 
     def reply(self, parameters: Data | None) -> Data | None:

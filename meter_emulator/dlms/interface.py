@@ -50,6 +50,7 @@ ActionHandler: TypeAlias = Callable[[Data | None], tuple[ActionResult, Data | No
 
 #: Blue Book unit enumeration (class 3 scaler_unit), by the symbols our object table uses.
 UNITS: Final = {
+    "h": 6,
     "s": 7,
     "W": 27,
     "VA": 28,

@@ -1,4 +1,4 @@
-"""The model's loggers as class 7 buffers: load profile, billing loggers and the cut-off log.
+"""The load profile as a class 7 buffer, and the time stamps every logger shares.
 
 Pure functions from :class:`~meter_emulator.model.Meter` to capture objects and rows, used by
 :class:`~.model_provider.ModelProvider`. Layouts:
@@ -11,13 +11,7 @@ Pure functions from :class:`~meter_emulator.model.Meter` to capture objects and 
   1.1.134.0.1.255 (integer 0), then one register column per configured channel — A+ 1.1.1.8.0,
   A− 1.1.2.8.0, R+ 1.1.3.8.0, R− 1.1.4.8.0, R1–R4 1.1.5–8.8.0 — raw at the registers' scaler,
   so a client scales a column with the scaler_unit of its register.
-- **Billing logger 1** 1.1.98.1.0.255: one entry per debiting stop, with its time, the debiting
-  stop counter (1.1.0.1.0.255) and the energy registers the meter keeps, at the registers'
-  scaler. **Billing logger 2** 1.1.98.2.0.255: the same stops with the P+ maximum of the period
-  (1.1.1.6.0.255 attributes 2 and 5) and the accumulated maximum (1.1.1.2.0.255). The split is
-  the emulator's: the public documents name the two loggers but not their columns.
-- **Cut-off log** 1.1.99.98.5.255: one entry per breaker transition (200 deep, [TD] 4.8.12):
-  the time and the CouplingState it moved to.
+The event, power-quality, cut-off, billing and analysis loggers are in :mod:`.logs`.
 """
 
 from __future__ import annotations
@@ -30,7 +24,6 @@ from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.dlms.descriptors import CaptureObject
 from ccc_gateway.protocol.obis import obis_to_bytes
 
-from ..model.clock import naive_from_us
 from ..model.logs import ProfileStatus
 
 if TYPE_CHECKING:
@@ -40,10 +33,6 @@ __all__ = [
     "CHANNEL_OBIS",
     "CLOCK_COLUMN",
     "NOT_SPECIFIED",
-    "billing_columns",
-    "billing_rows",
-    "cutoff_columns",
-    "cutoff_rows",
     "date_time",
     "load_profile_columns",
     "load_profile_rows",
@@ -63,14 +52,6 @@ CHANNEL_OBIS: Final = {
     "r3": "1.1.7.8.0.255",
     "r4": "1.1.8.8.0.255",
 }
-#: Billing logger 1: (model register, OBIS) in column order (only those the meter keeps).
-_BILLING_REGISTERS: Final = (
-    ("a_plus", "1.1.1.8.0.255"),
-    *((f"a_plus_t{t}", f"1.1.1.8.{t}.255") for t in range(1, 5)),
-    ("a_minus", "1.1.2.8.0.255"),
-    ("r_plus", "1.1.3.8.0.255"),
-    ("r_minus", "1.1.4.8.0.255"),
-)
 #: A date-time with every field "not specified" (a maximum not yet reached).
 NOT_SPECIFIED: Final = CosemDateTime(0xFFFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, -0x8000, 0)
 
@@ -119,82 +100,4 @@ def load_profile_rows(meter: Meter) -> list[tuple[Data, ...]]:
             *(_u32(value // divisor) for value in entry.values),
         )
         for entry in meter.load_profile.entries
-    ]
-
-
-# --- billing loggers --------------------------------------------------------------------------
-
-
-def _billing_registers(meter: Meter) -> list[tuple[str, str]]:
-    return [(name, obis) for name, obis in _BILLING_REGISTERS if meter.energy.has(name)]
-
-
-def billing_columns(meter: Meter, logger: int) -> tuple[CaptureObject, ...]:
-    """Columns of billing logger 1 (energies) or 2 (maxima)."""
-    if logger == 1:
-        return (
-            CLOCK_COLUMN,
-            CaptureObject(1, obis_to_bytes("1.1.0.1.0.255"), 2, 0),
-            *(CaptureObject(3, obis_to_bytes(o), 2, 0) for _, o in _billing_registers(meter)),
-        )
-    peak = obis_to_bytes("1.1.1.6.0.255")
-    return (
-        CLOCK_COLUMN,
-        CaptureObject(4, peak, 2, 0),
-        CaptureObject(4, peak, 5, 0),
-        CaptureObject(3, obis_to_bytes("1.1.1.2.0.255"), 2, 0),
-    )
-
-
-def billing_rows(meter: Meter, logger: int) -> list[tuple[Data, ...]]:
-    """One row per debiting stop, oldest first."""
-    divisor = 10**meter.config.energy_scaler
-    registers = _billing_registers(meter)
-    rows = []
-    for record in meter.debiting.records:
-        stamp = _stamp(record.local, dst=bool(record.clock_status & 0x80))
-        values = record.values
-        if logger == 1:
-            rows.append(
-                (
-                    stamp,
-                    _u32(int(values["debiting_stop_counter"])),
-                    *(_u32(int(values.get(f"{n}_wh", 0)) // divisor) for n, _ in registers),
-                )
-            )
-            continue
-        moment = values.get("p_plus_max_time")
-        captured = (
-            NOT_SPECIFIED
-            if moment is None
-            else date_time(datetime.fromisoformat(moment), dst=bool(record.clock_status & 0x80))
-        )
-        rows.append(
-            (
-                stamp,
-                _u32(int(values.get("p_plus_max_w", 0))),
-                Data(DataType.OCTET_STRING, captured.to_bytes()),
-                _u32(int(values.get("p_plus_max_accumulated_w", 0))),
-            )
-        )
-    return rows
-
-
-# --- cut-off log ------------------------------------------------------------------------------
-
-
-def cutoff_columns() -> tuple[CaptureObject, ...]:
-    """The time and the CouplingState reached."""
-    return (CLOCK_COLUMN, CaptureObject(1, obis_to_bytes("1.1.128.0.0.255"), 2, 0))
-
-
-def cutoff_rows(meter: Meter) -> list[tuple[Data, ...]]:
-    """One row per breaker transition, oldest first, at the meter's local time then."""
-    clock = meter.clock
-    return [
-        (
-            _stamp(naive_from_us(clock.local_us(r.at_us)), dst=clock.is_dst(r.at_us)),
-            Data(DataType.UNSIGNED, int(r.after)),
-        )
-        for r in meter.breaker.log
     ]

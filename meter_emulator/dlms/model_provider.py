@@ -41,36 +41,49 @@ meter without a breaker.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
+from ccc_gateway.protocol.cipher import Keys
 from ccc_gateway.protocol.dlms.control import LinkParameters
 from ccc_gateway.protocol.dlms.descriptors import CaptureObject
 from ccc_gateway.protocol.dlms.enums import ActionResult, DataAccessResult
 
 from ..model.breaker import BreakerRefused
+from ..model.firmware import ImageInvalid, image_signature, verify_image
 from ..model.meter import Meter
-from .model_profiles import (
-    NOT_SPECIFIED,
-    billing_columns,
-    billing_rows,
-    cutoff_columns,
-    cutoff_rows,
-    date_time,
-    load_profile_columns,
-    load_profile_rows,
+from .association import HlsGmacServer
+from .display_lists import DISPLAY_LISTS, DisplayList
+from .image_transfer import ImageTransfer
+from .logs import LOGS
+from .model_profiles import NOT_SPECIFIED, date_time, load_profile_columns, load_profile_rows
+from .model_values import (
+    ENERGY,
+    OK,
+    PEAKS,
+    REFUSED,
+    Read,
+    Write,
+    read_table,
+    scaler_of,
+    write_table,
 )
-from .model_values import ENERGY, OK, REFUSED, Read, Write, read_table, write_table
 from .provider import build_omnipower_registry, omnipower_associations
 from .server import DlmsServer
 
-__all__ = ["ModelProvider", "dlms_server_for"]
+__all__ = ["ModelProvider", "display_lists_for", "dlms_server_for", "image_transfer_for"]
 
 Row: TypeAlias = tuple[Data, ...]
 
 _BREAKER_OBJECTS: Final = ("coupling_", "cutoff_basis", "prepayment_")
+_REACTIVE_MAXIMA: Final = (
+    "max_reactive",
+    "max_apparent",
+    "accumulated_max_reactive",
+)
 #: Blue Book class 8 shift_time limits (seconds).
 SHIFT_LIMIT_S: Final = 900
 
@@ -102,6 +115,8 @@ class ModelProvider:
             return kind.has_export
         if name in ("reactive_power_import", "reactive_power_export"):
             return kind.has_reactive
+        if name.startswith(_REACTIVE_MAXIMA):
+            return kind.has_reactive  # Q and S maxima integrate R+, E+ and E-
         return True
 
     def value(self, name: str) -> Data | None:
@@ -123,27 +138,14 @@ class ModelProvider:
             return REFUSED
 
     def scaler(self, name: str) -> int:
-        config = self.meter.config
-        if name in ENERGY:
-            return config.energy_scaler
-        if name.startswith("current_l"):
-            return -3 if self.meter.identity.type_number.ct_connected else -2
-        if name.startswith("voltage_l"):
-            return config.push.voltage_scaler
-        if name in ("power_factor", "frequency"):
-            return -2
-        if name.startswith("voltage_thd"):
-            return -1
-        if name.startswith("prepayment_"):
-            return -3  # Wh, in a kWh register
-        return 0
+        return scaler_of(self.meter, name)
 
     def status(self, name: str) -> Data | None:
         return Data(DataType.UNSIGNED, 0)
 
     def capture_time(self, name: str) -> CosemDateTime | None:
-        if name == "max_active_power_import":
-            peak = self.meter.peaks.maxima.get("p_plus")
+        if name in PEAKS:
+            peak = self.meter.peaks.maxima.get(PEAKS[name])
             return NOT_SPECIFIED if peak is None else date_time(peak.local, dst=peak.dst)
         return NOT_SPECIFIED  # the model does not keep when the last top-up was made
 
@@ -184,32 +186,30 @@ class ModelProvider:
         return ActionResult.SUCCESS
 
     def capture_objects(self, name: str) -> Sequence[CaptureObject]:
-        match name:
-            case "load_profile":
-                return load_profile_columns(self.meter)
-            case "billing_log_1":
-                return billing_columns(self.meter, 1)
-            case "billing_log_2":
-                return billing_columns(self.meter, 2)
-            case _:
-                return cutoff_columns()
+        if name == "load_profile":
+            return load_profile_columns(self.meter)
+        return LOGS[name].columns(self.meter)
 
     def profile_rows(self, name: str) -> Sequence[Row]:
-        match name:
-            case "load_profile":
-                return self._load_profile()
-            case "billing_log_1":
-                return billing_rows(self.meter, 1)
-            case "billing_log_2":
-                return billing_rows(self.meter, 2)
-            case _:
-                return cutoff_rows(self.meter)
+        if name == "load_profile":
+            return self._load_profile()
+        return LOGS[name].rows(self.meter)
+
+    def profile_entries(self, name: str) -> int:
+        if name == "load_profile":
+            return self.meter.load_profile.depth
+        return LOGS[name].capacity(self.meter)
 
     def capture_period(self, name: str) -> int:
-        return self.meter.config.integration_period_min * 60 if name == "load_profile" else 0
+        if name == "load_profile":
+            return self.meter.config.integration_period_min * 60
+        return LOGS[name].period_s(self.meter)
 
     def set_capture_period(self, name: str, seconds: int) -> DataAccessResult:
         return OK if seconds == self.capture_period(name) else REFUSED
+
+    def standard_offset_min(self) -> int:
+        return self.meter.config.gmt_offset_h * 60
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -223,6 +223,37 @@ class ModelProvider:
         return self._profile_rows
 
 
+def display_lists_for(meter: Meter) -> tuple[DisplayList, ...]:
+    """The three display lists over the model (remote display configuration)."""
+
+    def bind(name: str) -> DisplayList:
+        def codes() -> tuple[str, ...]:
+            return tuple(getattr(meter.display.config, name))
+
+        def configure(new: tuple[str, ...]) -> None:
+            meter.configure_display(name, new)
+
+        return DisplayList(name, codes, configure)
+
+    return tuple(bind(name) for name in DISPLAY_LISTS)
+
+
+def image_transfer_for(meter: Meter) -> ImageTransfer:
+    """Class 18 over the model: an image verifies as :mod:`..model.firmware` says, and
+    activating it changes the meter's software revision."""
+
+    def verify(image: bytes) -> str | None:
+        try:
+            return verify_image(image)
+        except ImageInvalid:
+            return None
+
+    def activate(image: bytes) -> None:
+        meter.activate_firmware(verify_image(image))
+
+    return ImageTransfer(verify, activate, image_signature)
+
+
 def dlms_server_for(
     meter: Meter,
     *,
@@ -233,16 +264,37 @@ def dlms_server_for(
     parameters: LinkParameters | None = None,
     inactivity_timeout: float = 20.0,
     inter_frame_timeout: float = 0.5,
+    challenge: Callable[[], bytes] = lambda: secrets.token_bytes(16),
+    invocation_counter: Callable[[], int] | None = None,
 ) -> DlmsServer:
     """The DLMS/COSEM server of *meter*: the OMNIPOWER objects over :class:`ModelProvider`,
     the four associations of PROTOCOL.md 2.3.2 (LLS with *password*), HDLC at
     *physical_address*. Wrap it in :class:`~meter_emulator.ports.optical_mux.DlmsServerEndpoint`
     for the optical mux. *ccc_available* says when the CCC association may be used (push off).
+
+    With local interface encryption (Z28 = 1, keys in ``[optical]``) the authenticated
+    associations take HLS-GMAC: *challenge* draws the meter's StoC (random by default: the
+    one impure default, a port's concern) and *invocation_counter* its counters (the model's
+    persisted one, shared with the push, by default).
     """
+    hls = None
+    security = meter.config.optical
+    if security is not None:  # Z28 = 1: HLS-GMAC instead of LLS
+        hls = HlsGmacServer(
+            Keys(security.encryption_key, security.authentication_key),
+            meter.identity.system_title,
+            challenge,
+            meter.next_invocation_counter if invocation_counter is None else invocation_counter,
+        )
     associations = omnipower_associations(
-        password=password, ccc_available=ccc_available, firmware_f1=firmware_f1
+        password=password, ccc_available=ccc_available, firmware_f1=firmware_f1, hls=hls
     )
-    registry = build_omnipower_registry(ModelProvider(meter), associations)
+    registry = build_omnipower_registry(
+        ModelProvider(meter),
+        associations,
+        image_transfer=image_transfer_for(meter),
+        display_lists=display_lists_for(meter),
+    )
     return DlmsServer(
         registry,
         associations,

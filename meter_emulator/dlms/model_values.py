@@ -14,19 +14,24 @@ from typing import Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import Data, DataType
 from ccc_gateway.protocol.dlms.enums import DataAccessResult
+from ccc_gateway.protocol.omnipower_logs import TariffSource as WireTariffSource
 
 from ..model.energy import NJ_PER_WH
 from ..model.meter import Meter
+from ..model.tariffs import TariffSource
 
 __all__ = [
+    "ACCUMULATED",
     "CUTOFF_BITS",
     "ENERGY",
     "NO_WINDOW",
     "OK",
+    "PEAKS",
     "REFUSED",
     "Read",
     "Write",
     "read_table",
+    "scaler_of",
     "write_table",
 ]
 
@@ -53,7 +58,29 @@ ENERGY: Final = {
     "reactive_energy_import": "r_plus",
     "reactive_energy_export": "r_minus",
     **{f"active_energy_import_t{t}": f"a_plus_t{t}" for t in range(1, 5)},
+    **{f"reactive_energy_import_t{t}": f"r_plus_t{t}" for t in range(1, 5)},
+    **{f"reactive_energy_q{q}": f"r{q}" for q in range(1, 5)},
+    "apparent_energy_import": "e_plus",
+    "apparent_energy_export": "e_minus",
 }
+#: Maximum-demand objects → the model's peak names (data sheet "Power registers").
+PEAKS: Final = {
+    "max_active_power_import": "p_plus",
+    **{f"max_active_power_import_t{t}": f"p_plus_t{t}" for t in range(1, 5)},
+    "max_reactive_power_import": "q_plus",
+    **{f"max_reactive_power_import_t{t}": f"q_plus_t{t}" for t in range(1, 5)},
+    "max_apparent_power_import": "s_plus",
+    "max_apparent_power_export": "s_minus",
+}
+#: Accumulated maxima (the sum of each debiting period's maximum) → the model's names.
+ACCUMULATED: Final = {
+    "accumulated_max_active_power_import": "p_plus",
+    "accumulated_max_active_power_import_t1": "p_plus_t1",
+    "accumulated_max_active_power_import_t2": "p_plus_t2",
+    "accumulated_max_reactive_power_import": "q_plus",
+}
+#: TariffSource of the model → its wire value (omnipower_logs.TariffSource).
+_SOURCES: Final = {source.name: int(WireTariffSource[source.name]) for source in TariffSource}
 #: Instantaneous registers read from the push snapshot: name → (OBIS, A-XDR type).
 _INSTANT: Final = {
     "active_power_import": ("1.1.1.7.0.255", _U32),
@@ -99,6 +126,12 @@ def read_table(meter: Meter) -> dict[str, tuple[DataType, Read]]:
     def counter(kind: str, phase: int) -> Callable[[], int]:
         return lambda: meter.quality.counters.get(f"{kind}_l{phase}", 0)
 
+    def peak(key: str) -> Callable[[], int]:
+        return lambda: meter.peaks.value(key)
+
+    def accumulated(key: str) -> Callable[[], int]:
+        return lambda: meter.peaks.accumulated.get(key, 0)
+
     def thd() -> int:
         return round(meter.quality.thd_pct * 10)  # one THD for every phase in the model
 
@@ -109,7 +142,24 @@ def read_table(meter: Meter) -> dict[str, tuple[DataType, Read]]:
         "firmware": of(DataType.VISIBLE_STRING, lambda: meter.identity.firmware),
         **{name: of(_U32, energy(register)) for name, register in ENERGY.items()},
         **{name: of(kind, snapshot(obis)) for name, (obis, kind) in _INSTANT.items()},
-        "max_active_power_import": of(_U32, lambda: meter.peaks.value("p_plus")),
+        **{name: of(_U32, peak(key)) for name, key in PEAKS.items()},
+        **{name: of(_U32, accumulated(key)) for name, key in ACCUMULATED.items()},
+        "debiting_stop_counter": of(_U32, lambda: meter.debiting.stop_count),
+        "hour_counter": of(_U32, lambda: meter.debiting.hour_counter),
+        "power_threshold_counter": of(_U32, lambda: meter.peaks.threshold_count),
+        "pulse_input": of(_U32, lambda: meter.debiting.pulse_input),
+        "tariff_source": of(_U8, lambda: _SOURCES[meter.tariffs.source.name]),
+        "tariff_inputs": of(
+            _U8, lambda: int(meter.tariffs.inputs[0]) | 2 * int(meter.tariffs.inputs[1])
+        ),
+        "event_code": of(_U8, lambda: int(e[-1].code) if (e := meter.event_log.entries) else 0),
+        "pq_event_code": of(_U8, lambda: int(q[-1].code) if (q := meter.pq_log.entries) else 0),
+        "pq_event_phase": of(_U8, lambda: q[-1].phase if (q := meter.pq_log.entries) else 0),
+        "pq_event_extreme_voltage": of(
+            _U16,
+            lambda: min(round(q[-1].extreme_v * 10), 0xFFFF) if (q := meter.pq_log.entries) else 0,
+        ),
+        "event_duration": of(_U32, lambda: last_duration_ms(meter)),
         **{f"voltage_thd_l{n}": of(_U16, thd) for n in (1, 2, 3)},
         **{f"voltage_sag_count_l{n}": of(_U32, counter("sag", n)) for n in (1, 2, 3)},
         **{f"voltage_swell_count_l{n}": of(_U32, counter("swell", n)) for n in (1, 2, 3)},
@@ -137,6 +187,35 @@ def read_table(meter: Meter) -> dict[str, tuple[DataType, Read]]:
         "event_status_b": of(_U32, lambda: int(meter.event_status)),
     }
     return reads
+
+
+def last_duration_ms(meter: Meter) -> int:
+    """event_duration 1.1.135.0.1.255: the duration column of the most recent entry of
+    either event log (a power-quality entry wins a tie: it is written when its event ends)."""
+    standard = meter.event_log.entries[-1] if meter.event_log.entries else None
+    quality = meter.pq_log.entries[-1] if meter.pq_log.entries else None
+    if quality is not None and (standard is None or quality.local >= standard.local):
+        return quality.duration_ms
+    return standard.duration_ms if standard is not None else 0
+
+
+def scaler_of(meter: Meter, name: str) -> int:
+    """The scaler of object *name*'s value on this meter (the push resolution, PROTOCOL.md 4
+    item 4): energies at the configured Wh step, voltages and currents as the push sends them."""
+    config = meter.config
+    if name in ENERGY:
+        return config.energy_scaler
+    if name.startswith("current_l"):
+        return -3 if meter.identity.type_number.ct_connected else -2
+    if name.startswith("voltage_l"):
+        return config.push.voltage_scaler
+    if name in ("power_factor", "frequency"):
+        return -2
+    if name.startswith("voltage_thd") or name == "pq_event_extreme_voltage":
+        return -1
+    if name.startswith("prepayment_") or name == "event_duration":
+        return -3  # Wh in a kWh register; ms in a register of seconds
+    return 0
 
 
 def _cutoff_basis(meter: Meter) -> int:

@@ -10,7 +10,8 @@ columns by 1-based number, 0 meaning "to the last").
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from datetime import datetime, timedelta
+from typing import Any, Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.dlms.descriptors import (
@@ -29,6 +30,8 @@ __all__ = ["ProfileGeneric", "select_entries"]
 
 Row: TypeAlias = tuple[Data, ...]
 _FIFO = 1
+#: A date-time's deviation when "not specified" (0x8000 on the wire).
+DEVIATION_NOT_SPECIFIED: Final = -0x8000
 
 
 def _double_long_unsigned(value: int) -> Data:
@@ -53,12 +56,57 @@ def _sort_key(value: Data) -> tuple[Any, ...] | None:
     return None
 
 
+def _date_time(value: Data) -> CosemDateTime | None:
+    raw = value.value
+    if isinstance(raw, CosemDateTime):
+        return raw
+    if value.type == DataType.OCTET_STRING and isinstance(raw, bytes) and len(raw) == 12:
+        return CosemDateTime.from_bytes(raw)
+    return None
+
+
+def _instant(stamp: CosemDateTime, standard_offset_min: int) -> datetime | None:
+    """*stamp* as a UTC instant: with its deviation (minutes local → UTC, Blue Book 4.1.6.1),
+    or, without one, as the meter's local time (standard offset plus an hour when its DST bit
+    is set). None when a date field is not specified (the bound then compares field by field).
+    """
+    if stamp.year == 0xFFFF or stamp.month > 12 or stamp.day > 31:
+        return None
+    hour, minute, second = (0 if f == 0xFF else f for f in (stamp.hour, stamp.minute, stamp.second))
+    try:
+        naive = datetime(stamp.year, stamp.month, stamp.day, hour, minute, second)
+    except ValueError:
+        return None
+    if stamp.deviation != DEVIATION_NOT_SPECIFIED:
+        return naive + timedelta(minutes=stamp.deviation)
+    return naive - timedelta(minutes=standard_offset_min + (60 if stamp.dst else 0))
+
+
+def _instant_key(value: Data, standard_offset_min: int | None) -> tuple[Any, ...] | None:
+    """A UTC key for a bound or a cell that is a fully dated date-time, else None."""
+    if standard_offset_min is None:
+        return None
+    stamp = _date_time(value)
+    if stamp is None:
+        return None
+    moment = _instant(stamp, standard_offset_min)
+    return None if moment is None else (moment,)
+
+
 def select_entries(
     rows: Sequence[Row],
     capture_objects: Sequence[CaptureObject],
     descriptor: RangeDescriptor | EntryDescriptor,
+    *,
+    standard_offset_min: int | None = None,
 ) -> list[Row] | DataAccessResult:
-    """The rows (and columns) a selective access asks for."""
+    """The rows (and columns) a selective access asks for.
+
+    A date-time bound that carries a deviation names an instant: it is compared with each
+    entry's instant, the meter's local stamps (deviation not specified) being placed in UTC by
+    *standard_offset_min* and their DST bit. Bounds without a deviation are the meter's local
+    time and compare field by field, as before.
+    """
     if isinstance(descriptor, EntryDescriptor):
         first = max(descriptor.from_entry, 1) - 1
         last = descriptor.to_entry or len(rows)
@@ -71,10 +119,23 @@ def select_entries(
         return DataAccessResult.OTHER_REASON
     try:
         low, high = _sort_key(descriptor.from_value), _sort_key(descriptor.to_value)
+        bounds = [_date_time(descriptor.from_value), _date_time(descriptor.to_value)]
+        by_instant = (
+            any(b is not None and b.deviation != DEVIATION_NOT_SPECIFIED for b in bounds)
+            and standard_offset_min is not None
+        )
+        if by_instant:
+            low_instant = _instant_key(descriptor.from_value, standard_offset_min)
+            high_instant = _instant_key(descriptor.to_value, standard_offset_min)
+            if low_instant is not None and high_instant is not None:
+                low, high = low_instant, high_instant
+            else:
+                by_instant = False
     except MalformedData:
         return DataAccessResult.TYPE_UNMATCHED
     if low is None or high is None:
         return DataAccessResult.TYPE_UNMATCHED
+    key_of = (lambda cell: _instant_key(cell, standard_offset_min)) if by_instant else _sort_key
     wanted: list[int] = []
     for selected in descriptor.selected_values:
         index = columns.get(_identity(selected))
@@ -84,7 +145,7 @@ def select_entries(
     out = []
     for row in rows:
         try:
-            key = _sort_key(row[restricting])
+            key = key_of(row[restricting])
         except MalformedData:
             key = None
         if key is not None and low <= key <= high:
@@ -116,14 +177,17 @@ class ProfileGeneric(CosemObject):
         capture_objects: Sequence[CaptureObject],
         rows: Callable[[], Sequence[Row]],
         *,
+        profile_entries: Callable[[], int],
         capture_period: Reader | None = None,
         write_capture_period: Callable[[Data], DataAccessResult] | None = None,
-        profile_entries: int = 0,
         sort_object: CaptureObject | None = None,
         reset: ActionHandler | None = None,
         capture: ActionHandler | None = None,
+        standard_offset_min: int | None = None,
     ) -> None:
         super().__init__(obis)
+        #: The meter's standard time offset from UTC (range bounds with a deviation).
+        self.standard_offset_min = standard_offset_min
         self.capture_objects = tuple(capture_objects)
         self.rows = rows
         self.readers[2] = self._buffer
@@ -134,7 +198,8 @@ class ProfileGeneric(CosemObject):
         self.readers[5] = lambda: enum(_FIFO)
         self.readers[6] = lambda: (sort_object or CaptureObject(0, bytes(6), 0, 0)).to_data()
         self.readers[7] = lambda: _double_long_unsigned(len(self.rows()))
-        self.readers[8] = lambda: _double_long_unsigned(profile_entries or len(self.rows()))
+        # The logger's depth (Blue Book: "how many entries shall be retained"), not its fill.
+        self.readers[8] = lambda: _double_long_unsigned(profile_entries())
         if write_capture_period is not None:
             self.writers[4] = write_capture_period
         if reset is not None:
@@ -155,7 +220,12 @@ class ProfileGeneric(CosemObject):
             descriptor = parse_access_parameters(access)
         except MalformedData:
             return DataAccessResult.TYPE_UNMATCHED
-        selected = select_entries(self.rows(), self.capture_objects, descriptor)
+        selected = select_entries(
+            self.rows(),
+            self.capture_objects,
+            descriptor,
+            standard_offset_min=self.standard_offset_min,
+        )
         if isinstance(selected, DataAccessResult):
             return selected
         return _rows_to_data(selected)

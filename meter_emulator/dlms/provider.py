@@ -24,7 +24,9 @@ from ccc_gateway.protocol.dlms.enums import ActionResult, Conformance, DataAcces
 from ccc_gateway.protocol.omnipower_objects import OBJECTS, Access
 from ccc_gateway.protocol.omnipower_objects import CosemObject as ObjectInfo
 
-from .association import AssociationConfig, AssociationLn, Authentication
+from .association import AssociationConfig, AssociationLn, Authentication, HlsGmacServer
+from .display_lists import DisplayList
+from .image_transfer import ImageTransfer
 from .interface import (
     AccessMode,
     Clock,
@@ -41,6 +43,7 @@ from .profile import ProfileGeneric
 from .registry import ObjectRegistry
 
 __all__ = [
+    "HLS_CONFORMANCE",
     "LLS_CONFORMANCE",
     "PUBLIC_CONFORMANCE",
     "MeterProvider",
@@ -54,6 +57,9 @@ PUBLIC_CONFORMANCE: Final = Conformance.GET | Conformance.BLOCK_TRANSFER_WITH_GE
 LLS_CONFORMANCE: Final = (
     PUBLIC_CONFORMANCE | Conformance.SET | Conformance.ACTION | Conformance.SELECTIVE_ACCESS
 )
+#: The LLS services plus general protection (general-glo-ciphering), as the public hints on
+#: OMNIPOWER's HLS association say (PROTOCOL.md 2.3.5).
+HLS_CONFORMANCE: Final = LLS_CONFORMANCE | Conformance.GENERAL_PROTECTION
 
 
 class MeterProvider(Protocol):
@@ -108,6 +114,10 @@ class MeterProvider(Protocol):
         """A profile's buffer, oldest entry first."""
         ...
 
+    def profile_entries(self, name: str) -> int:
+        """A profile's capacity: the entries its logger holds when full (attribute 8)."""
+        ...
+
     def capture_period(self, name: str) -> int:
         """A profile's capture period in seconds (0 for event-driven loggers)."""
         ...
@@ -116,36 +126,46 @@ class MeterProvider(Protocol):
         """Change a profile's capture period."""
         ...
 
+    def standard_offset_min(self) -> int:
+        """The meter's standard time from UTC in minutes (Z11): where its local stamps sit."""
+        ...
+
 
 def omnipower_associations(
     *,
     password: bytes = b"12345",
     ccc_available: Callable[[], bool] = lambda: True,
     firmware_f1: bool = False,
+    hls: HlsGmacServer | None = None,
 ) -> tuple[AssociationConfig, ...]:
-    """The four associations of PROTOCOL.md 2.3.2 (optical and CCC SAPs swap on SW F1)."""
+    """The four associations of PROTOCOL.md 2.3.2 (optical and CCC SAPs swap on SW F1).
+
+    With *hls* (local interface encryption, Z28 = 1) the three authenticated associations take
+    HLS-GMAC with those keys instead of the LLS password, which they then refuse; the public
+    association stays as it is (read-only, no secrets).
+    """
     optical, ccc = (20, 19) if firmware_f1 else (19, 20)
+
+    def secured(
+        name: str, client_sap: int, *, available: Callable[[], bool] = lambda: True
+    ) -> AssociationConfig:
+        return AssociationConfig(
+            name,
+            client_sap,
+            16,
+            LLS_CONFORMANCE if hls is None else HLS_CONFORMANCE,
+            Authentication.LLS if hls is None else Authentication.HLS_GMAC,
+            password if hls is None else None,
+            available=available,
+            hls=hls,
+            writes_module_objects=name == "primary",
+        )
+
     return (
         AssociationConfig("public", 16, 1, PUBLIC_CONFORMANCE),
-        AssociationConfig(
-            "primary",
-            18,
-            16,
-            LLS_CONFORMANCE,
-            Authentication.LLS,
-            password,
-            writes_module_objects=True,
-        ),
-        AssociationConfig("optical", optical, 16, LLS_CONFORMANCE, Authentication.LLS, password),
-        AssociationConfig(
-            "ccc",
-            ccc,
-            16,
-            LLS_CONFORMANCE,
-            Authentication.LLS,
-            password,
-            available=ccc_available,
-        ),
+        secured("primary", 18),
+        secured("optical", optical),
+        secured("ccc", ccc, available=ccc_available),
     )
 
 
@@ -229,16 +249,24 @@ def _object(provider: MeterProvider, info: ObjectInfo) -> CosemObject | None:
             info.obis,
             provider.capture_objects(name),
             lambda: provider.profile_rows(name),
+            profile_entries=lambda: provider.profile_entries(name),
             capture_period=period,
             write_capture_period=write_period,
+            standard_offset_min=provider.standard_offset_min(),
         )
     return None
 
 
 def build_omnipower_registry(
-    provider: MeterProvider, associations: Sequence[AssociationConfig]
+    provider: MeterProvider,
+    associations: Sequence[AssociationConfig],
+    *,
+    image_transfer: ImageTransfer | None = None,
+    display_lists: Sequence[DisplayList] = (),
 ) -> ObjectRegistry:
-    """Every object of the shared table the meter has, plus Association LN and HDLC setup."""
+    """Every object of the shared table the meter has, plus Association LN and HDLC setup,
+    Image transfer when given (read by all; its methods for authenticated associations) and
+    the display lists (read by all; capture_objects written by authenticated associations)."""
     registry = ObjectRegistry()
     names = {a.name for a in associations}
     for info in OBJECTS:
@@ -254,4 +282,25 @@ def build_omnipower_registry(
     registry.add(association, dict.fromkeys(names, everyone))
     setup = HdlcSetup()
     registry.add(setup, dict.fromkeys(names, setup.default_rights()))
+    for display in display_lists:
+        reading = display.default_rights()
+        writing = Rights({**reading.attributes, 3: AccessMode.READ_AND_WRITE})
+        registry.add(
+            display,
+            {
+                a.name: reading if a.authentication is Authentication.NONE else writing
+                for a in associations
+            },
+        )
+    if image_transfer is not None:
+        reading = image_transfer.default_rights()
+        registry.add(
+            image_transfer,
+            {
+                a.name: reading
+                if a.authentication is Authentication.NONE
+                else Rights(reading.attributes, frozenset({1, 2, 3, 4}))
+                for a in associations
+            },
+        )
     return registry

@@ -201,6 +201,7 @@ class Debiting:
             peak = peaks.maxima.get(name)
             values[f"{name}_max_w"] = peak.value if peak else 0
             values[f"{name}_max_time"] = peak.local.isoformat() if peak else None
+            values[f"{name}_max_dst"] = peak.dst if peak else False
         peaks.end_billing_period()
         for name, total in peaks.accumulated.items():
             values[f"{name}_max_accumulated_w"] = total

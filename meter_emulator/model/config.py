@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from .identity import Identity, TypeNumber, TypeNumberError
+from .software_codes import (
+    OpticalSecurity,
+    SoftwareCodes,
+    parse_optical_security,
+    parse_software_codes,
+)
 from .validation import ConfigError, Table, hex_key, obis_list, parse_days, time_of_day
 
 __all__ = [
@@ -175,6 +181,8 @@ class MeterConfig:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     push: PushConfig = field(default_factory=PushConfig)
     nominal_voltage_v: int = 230
+    codes: SoftwareCodes = field(default_factory=SoftwareCodes)
+    optical: OpticalSecurity | None = None  # HLS keys of the optical port (Z28 = 1)
 
     @property
     def phases(self) -> int:
@@ -268,7 +276,9 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
     drift = sw.number("rtc_drift_ppm", -500, 500, 0.0, "ppm")
     analysis_interval = sw.number("analysis_interval_min", 1, 1440, 60, "minutes")
     analysis = obis_list(sw, "analysis_channels", 24, DEFAULT_ANALYSIS)
+    codes = parse_software_codes(sw, type_number)
     sw.finish()
+    optical = parse_optical_security(root.table("optical"), codes)
 
     br = root.table("breaker")
     bases = br.get("cutoff_bases", list, f"a list of {', '.join(_CUTOFF_BASES)}", ["prepayment"])
@@ -312,9 +322,15 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
 
     pu = root.table("push")
     lists = ("han_nve_list_1", "han_nve_list_2", "dlms_push_1", "han_p1")
-    push_list = pu.get("list", str, " or ".join(lists), "han_nve_list_1")
+    push_list = pu.get("list", str, " or ".join(lists), codes.push_list or "han_nve_list_1")
     if push_list not in lists:
         raise ConfigError("push.list", " or ".join(lists))
+    if not codes.allows_push_list(push_list):
+        raise ConfigError(
+            "push.list",
+            f"Z16 {codes.frequency_code} ({codes.country}) sends {codes.push_list}, "
+            f"not {push_list}",
+        )
     absent = pu.get("absent", str, '"null_data" or "omit"', "null_data")
     if absent not in ("null_data", "omit"):
         raise ConfigError("push.absent", '"null_data" or "omit"')
@@ -341,6 +357,14 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
         raise ConfigError("push.encryption_key", "HAN P1 telegrams are never encrypted")
     if push.authentication_key is not None and push.encryption_key is None:
         raise ConfigError("push.encryption_key", "needed when an authentication key is given")
+    if push.encryption_key is not None and push.authentication_key is None:
+        # OMNIPOWER ciphers its push with security control 0x30 (encrypted and authenticated,
+        # PROTOCOL.md 1.5); encryption-only 0x20 is not seen from the meter, and the gateway
+        # refuses it by default, so the emulator does not offer it.
+        raise ConfigError(
+            "push.authentication_key",
+            "needed with an encryption key: OMNIPOWER pushes are encrypted and authenticated",
+        )
     pu.finish()
 
     calendar = _calendar(root)
@@ -368,4 +392,6 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
         display=display,
         push=push,
         nominal_voltage_v=int(nominal),
+        codes=codes,
+        optical=optical,
     )

@@ -8,6 +8,7 @@ Without supply the battery list (up to 8 readings) is shown, stepped by the butt
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from typing import Any, Final
 
 from .config import DisplayConfig
 
-__all__ = ["Display", "format_value"]
+__all__ = ["LEGAL", "LIST_LIMITS", "Display", "format_value"]
 
+#: The three lists' lengths (data sheet: 16 automatic, 30 manual, 8 battery readings).
+LIST_LIMITS: Final = {"auto": 16, "manual": 30, "battery": 8}
 SCROLL_US: Final = 10_000_000
 MANUAL_TIMEOUT_US: Final = 120_000_000
 #: Readings the manual list always shows (MID: the billing register).
@@ -44,12 +47,37 @@ class Display:
     manual_index: int = -1
     last_press_us: int | None = None
     battery_index: int = 0
+    #: Lists written by remote display configuration (kept in the state file; the others
+    #: follow ``[display]`` at every start).
+    remote: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def manual_list(self) -> tuple[str, ...]:
         """The manual list with the legal readings first if they were left out."""
         missing = tuple(code for code in LEGAL if code not in self.config.manual)
         return (*missing, *self.config.manual)
+
+    def configure(self, name: str, codes: tuple[str, ...], known: frozenset[str]) -> None:
+        """Replace one list (remote display configuration); ValueError changes nothing.
+
+        Every reading must be one the meter has, the list within its limit, and the manual
+        list must keep the legal readings (they cannot be deselected).
+        """
+        limit = LIST_LIMITS.get(name)
+        if limit is None:
+            raise ValueError(f"no display list {name!r} (auto, manual or battery)")
+        if not 1 <= len(codes) <= limit:
+            raise ValueError(f"the {name} list takes 1 to {limit} readings, not {len(codes)}")
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise ValueError(f"the meter has no reading {unknown[0]}")
+        missing = [code for code in LEGAL if code not in codes]
+        if name == "manual" and missing:
+            raise ValueError(f"the legal reading {missing[0]} cannot leave the manual list")
+        self.config = dataclasses.replace(self.config, **{name: codes})
+        self.remote[name] = codes
+        self.manual_index = -1
+        self.battery_index = 0
 
     def press(self, now_us: int, *, powered: bool) -> None:
         """A short press of the left push button."""

@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any, Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime
+from ccc_gateway.protocol.omnipower_logs import EventCode, PowerQualityCode
+from ccc_gateway.protocol.omnipower_logs import TariffSource as WireTariffSource
 
 from .billing import Debiting, PeakPower
 from .breaker import Breaker
@@ -23,6 +25,7 @@ from .clock import HOUR, MINUTE, MeterClock, from_us, naive_to_us, to_us
 from .config import MeterConfig
 from .display import Display
 from .energy import EnergyRegisters
+from .event_log import PowerQualityEntry, PowerQualityLog, StandardEvent, StandardEventLog
 from .logs import AnalysisLogger, EventLog, LoadProfile, ProfileStatus
 from .power import (
     Measurement,
@@ -38,6 +41,12 @@ from .tariffs import TariffControl
 __all__ = ["MeterEngine"]
 
 NEVER: Final = 1 << 62
+_PQ_CODES: Final = {
+    VoltageState.SAG: PowerQualityCode.VOLTAGE_SAG,
+    VoltageState.SWELL: PowerQualityCode.VOLTAGE_SWELL,
+    VoltageState.INTERRUPTION: PowerQualityCode.INTERRUPTION,
+    VoltageState.NORMAL: PowerQualityCode.INTERRUPTION,  # never logged: NORMAL does not end
+}
 Snapshot: TypeAlias = dict[str, int | str | CosemDateTime]
 
 
@@ -69,6 +78,10 @@ class MeterEngine:
         self.tamper = Tamper()
         self.relays = Relays(follows_tariff=config.load_control == 1)
         self.events = EventLog()
+        self.event_log = StandardEventLog()
+        self.pq_log = PowerQualityLog()
+        #: When a magnet or an open cover began (true us), for the duration of its end entry.
+        self._tamper_since: dict[str, int] = {}
         self.display = Display(config.display)
         self.event_status = EventStatus.NONE
         self.meter_status = MeterStatus.NONE
@@ -82,6 +95,7 @@ class MeterEngine:
         self.supply = self.source.supply_at(self.now_us)
         self.measured = self._measure()
         self.tariff = self.tariffs.tariff(self.local())
+        self.tariff_source = self.tariffs.source
         self.relays.on_tariff(self.tariff)
         self.peaks.start(self.energy.nj)
         self._reset_boundaries()
@@ -142,6 +156,7 @@ class MeterEngine:
         self.supply = self.source.supply_at(self.now_us)
         self.measured = self._measure()
         self.tariff = self.tariffs.tariff(self.local())
+        self.tariff_source = self.tariffs.source
         self._update_meter_status()
         self._breaker_seen = self.breaker.changes
         self._reset_boundaries()
@@ -211,6 +226,7 @@ class MeterEngine:
                     f"{self.prepayment.credit_kwh:.3f} kWh left",
                     EventStatus.LOW_CREDIT,
                 )
+                self._log(EventCode.LOW_CREDIT)
                 self._due["lowmax"] = self._rtc_boundary(self.prepayment.lowmax_deadline())
 
     def _fire_due(self) -> None:
@@ -242,7 +258,8 @@ class MeterEngine:
             due["period"] = self._next_period(self.config.integration_period_min)
         if due["analysis"] <= now:
             if self.measured.powered:
-                self.analysis.capture(self.local(), self.readings())
+                local, dst = self.clock.local(self.now_us)
+                self.analysis.capture(local, self.readings(), dst=dst)
             due["analysis"] = self._next_period(self.config.analysis_interval_min)
         if due["debiting"] <= now:
             self._debiting_stop()
@@ -268,6 +285,7 @@ class MeterEngine:
         ):
             if not p.exhausted_reported:
                 self._record("credit_exhausted", "prepayment credit is 0")
+                self._log(EventCode.CREDIT_EXHAUSTED)
                 p.exhausted_reported = True
             self.breaker.prepayment_exhausted(self.now_us)
             self._after_breaker_change()
@@ -304,6 +322,17 @@ class MeterEngine:
                 VoltageState.SWELL: EventStatus.VOLTAGE_SWELL,
             }
             self._record(kind, detail, flag.get(event.kind, EventStatus.NONE))
+            local, dst = self.clock.local(self.now_us)
+            self.pq_log.add(
+                PowerQualityEntry(
+                    local,
+                    dst,
+                    _PQ_CODES[event.kind],
+                    event.phase,
+                    round(event.duration_s * 1000),
+                    event.extreme_v,
+                )
+            )
 
     def _power_transitions(self, was_powered: bool) -> None:
         powered = self.measured.powered
@@ -311,6 +340,7 @@ class MeterEngine:
             self._outage_start_us = self.now_us
             self.load_profile.flag(ProfileStatus.POWER_FAILURE)
             self._record("power_failure", "supply lost", EventStatus.POWER_FAILURE)
+            self._log(EventCode.POWER_DOWN)
         elif powered and not was_powered and self._outage_start_us is not None:
             start = self._outage_start_us
             self._outage_start_us = None
@@ -318,8 +348,10 @@ class MeterEngine:
             self.clock.outage(start, self.now_us, battery=battery)
             seconds = (self.now_us - start) / 1e6
             self._record("power_restored", f"after {seconds:.0f} s")
+            self._log(EventCode.POWER_UP, duration_us=self.now_us - start)
             if self.clock.invalid:
                 self._record("clock_invalid", "supercap empty", EventStatus.CLOCK_INVALID)
+                self._log(EventCode.CLOCK_INVALID)
                 self.load_profile.flag(ProfileStatus.CLOCK_INVALID)
             self._reset_boundaries()
 
@@ -341,10 +373,13 @@ class MeterEngine:
     def _update_tariff(self) -> None:
         local = self.local()
         tariff = self.tariffs.tariff(local)
+        source = self.tariffs.source
         if tariff != self.tariff:
-            self._record("tariff_changed", f"{self.tariff}->{tariff} ({self.tariffs.source.value})")
-            self.tariff = tariff
+            self._record("tariff_changed", f"{self.tariff}->{tariff} ({source.value})")
             self.relays.on_tariff(tariff)
+        if (tariff, source) != (self.tariff, self.tariff_source):
+            self.tariff, self.tariff_source = tariff, source
+            self._log(EventCode.TARIFF_CHANGED)  # a new source alone is logged too
         self._due["tariff"] = self._local_boundary(self.tariffs.next_switch_local(local))
 
     def _close_period(self) -> None:
@@ -360,6 +395,7 @@ class MeterEngine:
     def _debiting_stop(self) -> None:
         self.debiting.stop(self.local(), self.clock.status(self.now_us), self.energy.nj, self.peaks)
         self._record("debiting_stop", f"period {self.debiting.stop_count}")
+        self._log(EventCode.DEBITING_STOP)
         self._due["debiting"] = self._local_boundary(self.debiting.next_stop_local(self.local()))
 
     def _record(self, kind: str, detail: str, flag: EventStatus = EventStatus.NONE) -> None:
@@ -367,6 +403,27 @@ class MeterEngine:
         self.event_status |= flag
         if self.on_event is not None:
             self.on_event(kind, detail)
+
+    def _log(
+        self,
+        code: EventCode,
+        *,
+        duration_us: int = 0,
+        at: tuple[datetime, bool] | None = None,
+    ) -> None:
+        """Write the standard event log now (or stamped *at* a given meter time and DST)."""
+        local, dst = at if at is not None else self.clock.local(self.now_us)
+        self.event_log.add(
+            StandardEvent(
+                local,
+                dst,
+                code,
+                int(self.event_status),
+                self.tariff,
+                WireTariffSource[self.tariff_source.name],
+                duration_us // 1000,
+            )
+        )
 
     def _update_meter_status(self) -> None:
         status = MeterStatus.NONE

@@ -131,7 +131,8 @@ class AnalysisLogger:
 
     interval_min: int
     channels: tuple[str, ...]
-    entries: deque[tuple[datetime, tuple[float, ...]]] = field(default_factory=deque)
+    #: (local time, channel values, DST flag), oldest first.
+    entries: deque[tuple[datetime, tuple[float, ...], bool]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         if len(self.channels) > 24:
@@ -139,23 +140,26 @@ class AnalysisLogger:
         depth = _ANALYSIS_BYTES // (12 + 4 * max(len(self.channels), 1))
         self.entries = deque(self.entries, maxlen=depth)
 
-    def capture(self, local: datetime, table: Mapping[str, tuple[Any, str]]) -> None:
+    def capture(
+        self, local: datetime, table: Mapping[str, tuple[Any, str]], *, dst: bool = False
+    ) -> None:
         """Log every channel's value now from the meter's readings *table*."""
         values = []
         for code in self.channels:
             value = table.get(code, (0.0, ""))[0]
             values.append(float(value) if isinstance(value, int | float) else 0.0)
-        self.entries.append((local, tuple(values)))
+        self.entries.append((local, tuple(values), dst))
 
     def to_state(self) -> list[Any]:
         """What survives a restart."""
-        return [[local.isoformat(), list(values)] for local, values in self.entries]
+        return [[local.isoformat(), list(values), dst] for local, values, dst in self.entries]
 
     def load_state(self, state: Sequence[Any]) -> None:
         """Restore :meth:`to_state`."""
         self.entries.clear()
-        for local, values in state:
-            self.entries.append((datetime.fromisoformat(local), tuple(values)))
+        for local, values, *dst in state:  # states before the DST flag have two fields
+            entry = (datetime.fromisoformat(local), tuple(values), bool(dst and dst[0]))
+            self.entries.append(entry)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ccc_gateway.protocol.axdr import CosemDateTime
 
 if TYPE_CHECKING:
-    from .meter import Meter
+    from .engine import MeterEngine
 
 __all__ = ["push_snapshot", "readings"]
 
@@ -29,7 +29,7 @@ def _w(milli: int) -> int:
     return max((milli + 500) // 1000, 0)
 
 
-def push_snapshot(meter: Meter) -> dict[str, int | str | CosemDateTime]:
+def push_snapshot(meter: MeterEngine) -> dict[str, int | str | CosemDateTime]:
     """Raw values by OBIS code (see the module docstring)."""
     config = meter.config
     energy = meter.energy
@@ -75,14 +75,14 @@ def push_snapshot(meter: Meter) -> dict[str, int | str | CosemDateTime]:
     return out
 
 
-def _kwh(meter: Meter, name: str) -> float:
+def _kwh(meter: MeterEngine, name: str) -> float:
     """A register in kWh at the display resolution (truncated)."""
     decimals = meter.config.display_format[1]
     step: int = 10 ** (3 - decimals)
     return meter.energy.wh(name) // step * step / 1000
 
 
-def readings(meter: Meter) -> dict[str, tuple[Any, str]]:
+def readings(meter: MeterEngine) -> dict[str, tuple[Any, str]]:
     """Every register by OBIS C.D.E → (value, unit)."""
     energy = meter.energy
     measured = meter.measured
@@ -109,7 +109,7 @@ def readings(meter: Meter) -> dict[str, tuple[Any, str]]:
         "128.0.0": (meter.breaker.state.value if meter.breaker.present else 0, ""),
         "0.1.0": (meter.debiting.stop_count, ""),
         "0.8.0": (meter.debiting.hour_counter, "h"),
-        "82.8.1": (meter.debiting.pulse_input, ""),
+        "82.8.1": (meter.debiting.pulse_input, meter.config.codes.pulse_input_unit_text or ""),
         "0.5.0": (energy.wh("a_plus"), "imp"),  # S0: 1000 imp/kWh = one pulse per Wh
         "32.36.0": (meter.quality.counters.get("swell_l1", 0), ""),
         "32.32.0": (meter.quality.counters.get("sag_l1", 0), ""),

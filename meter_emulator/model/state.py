@@ -8,6 +8,7 @@ the config file at every start, as the meter's parameters come from its firmware
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any, Final
 
 from .status import EventStatus
@@ -44,7 +45,12 @@ def dump_state(meter: Meter) -> dict[str, Any]:
         "tamper": meter.tamper.to_state(),
         "relays": meter.relays.to_state(),
         "events": meter.events.to_state(),
+        "event_log": meter.event_log.to_state(),
+        "pq_log": meter.pq_log.to_state(),
         "event_status": int(meter.event_status),
+        "firmware": meter.identity.firmware,  # changed by an image transfer
+        # Lists changed by remote display configuration (the others come from [display]).
+        "display": {name: list(codes) for name, codes in meter.display.remote.items()},
     }
 
 
@@ -69,5 +75,14 @@ def restore_state(meter: Meter, state: dict[str, Any]) -> None:
     meter.tamper.load_state(state["tamper"])
     meter.relays.load_state(state["relays"])
     meter.events.load_state(state["events"])
+    if "event_log" in state:  # absent from states written before the DLMS event logs
+        meter.event_log.load_state(state["event_log"])
+        meter.pq_log.load_state(state["pq_log"])
     meter.event_status = EventStatus(state["event_status"])
+    if "firmware" in state:  # absent in states written before image transfer existed
+        meter.activate_firmware(str(state["firmware"]))
+    for name, codes in state.get("display", {}).items():
+        kept = tuple(str(c) for c in codes)
+        meter.display.config = dataclasses.replace(meter.display.config, **{name: kept})
+        meter.display.remote[name] = kept
     meter.resume()

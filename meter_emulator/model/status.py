@@ -39,6 +39,7 @@ class EventStatus(IntFlag):
     CLOCK_INVALID = 1 << 7
     CLOCK_ADJUSTED = 1 << 8
     TARIFF_FORCED = 1 << 9
+    ALARM_INPUT = 1 << 10  # the module's alarm input (Z3 with alarm in, Z8 active)
 
 
 @dataclass(slots=True)

@@ -118,6 +118,7 @@ class OpticalMux:
         *,
         dlms_baudrate: int = DLMS_BAUDRATE,
         quiet_timeout: float = QUIET_TIMEOUT,
+        iec62056_21_enabled: bool = True,
     ) -> None:
         if iec62056_21.config.d0_interval is not None:
             raise ValueError("the optical mux needs the 1107 server's D0 readout off")
@@ -125,6 +126,8 @@ class OpticalMux:
         self.dlms = dlms
         self.dlms_baudrate = dlms_baudrate
         self.quiet_timeout = quiet_timeout
+        #: False with Z18 = 0 (1107 disabled): a sign-on is dropped unanswered, as noise.
+        self.iec62056_21_enabled = iec62056_21_enabled
         self.state = MuxState.UNDECIDED
         self._plain = False  # the 1107 dialogue came without parity
         self._last_octet: float | None = None
@@ -187,7 +190,7 @@ class OpticalMux:
         for index, octet in enumerate(data):
             if octet == HDLC_FLAG:
                 self.state = MuxState.DLMS
-            elif octet in (SIGN_ON_PARITY, SIGN_ON_PLAIN):
+            elif octet in (SIGN_ON_PARITY, SIGN_ON_PLAIN) and self.iec62056_21_enabled:
                 self.state = MuxState.IEC62056_21
                 self._plain = octet == SIGN_ON_PLAIN
             else:

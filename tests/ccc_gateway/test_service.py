@@ -15,8 +15,9 @@ import pytest
 
 from ccc_gateway.config import parse_config
 from ccc_gateway.meter import PortState
+from ccc_gateway.meter_channel import CHECKSUM_STREAK
 from ccc_gateway.mqtt import Message
-from ccc_gateway.service import CHECKSUM_STREAK, Gateway
+from ccc_gateway.service import Gateway
 from tests.vectors import PLAIN_HDLC_PUSHES, RADIUS, frame, key
 
 
@@ -145,6 +146,8 @@ def test_discovery_is_off_by_default(tmp_path: Path) -> None:
 
 
 def test_discovery_announces_each_pushed_value_once(tmp_path: Path) -> None:
+    """One retained device-based payload per meter (issue 12), sent again only when a key
+    appears; the per-entity topics of earlier releases are cleared once."""
     config = parse_config(
         {
             "gateway": {"state_dir": str(tmp_path)},
@@ -159,15 +162,24 @@ def test_discovery_announces_each_pushed_value_once(tmp_path: Path) -> None:
     while (message := gateway.publisher.outbox.pop()) is not None:
         if message.topic.startswith("homeassistant/"):
             first.append(message)
-    configs = {m.topic: body(m) for m in first}
-    energy = configs["homeassistant/sensor/omnipower_12345678/active_energy_import_kwh/config"]
+    configs = {m.topic: m for m in first}
+    device = body(configs["homeassistant/device/omnipower_12345678/config"])
+    energy = device["components"]["active_energy_import_kwh"]
+    assert energy["platform"] == "sensor"
+    assert energy["unique_id"] == "omnipower_12345678_active_energy_import_kwh"
     assert energy["device_class"] == "energy"
     assert energy["state_class"] == "total_increasing"
     assert energy["unit_of_measurement"] == "kWh"
     assert energy["state_topic"] == "omnipower/12345678/energy"
-    assert energy["availability_topic"] == "omnipower/bridge/omnipower/state"
+    assert device["availability_topic"] == "omnipower/bridge/omnipower/state"
+    assert device["origin"]["name"] == "omnipower"
     assert all(m.retain for m in first)
-    assert not any("/ts/" in t or "/schema/" in t for t in configs)
+    assert not any(k in ("ts", "schema") for k in device["components"])
+    legacy = "homeassistant/sensor/omnipower_12345678/active_energy_import_kwh/config"
+    assert configs[legacy].payload == b""
+    # No command is enabled: no control is announced.
+    platforms = {c["platform"] for c in device["components"].values()}
+    assert platforms <= {"sensor", "binary_sensor"}
     channel.port_data(frame("no_1ph_list2_plain"))
     again = []
     while (message := gateway.publisher.outbox.pop()) is not None:

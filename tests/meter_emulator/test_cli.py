@@ -47,6 +47,16 @@ async def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert b"software.display_decimals" in err
 
 
+async def test_encryption_key_without_authentication_key_exits_2(tmp_path: Path) -> None:
+    """It used to load, then crash on the first push with no frame sent (issue 13)."""
+    config = tmp_path / "meter.toml"
+    config.write_text(f'[push]\nencryption_key = "{EK}"\n', encoding="utf-8")
+    process = await _start("--config", str(config), "--ccc", "tcp:0", "--optical", "none")
+    _out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert b"push.authentication_key" in err
+
+
 async def test_push_control_and_restart(tmp_path: Path) -> None:
     config = tmp_path / "meter.toml"
     config.write_text(

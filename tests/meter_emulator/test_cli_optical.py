@@ -22,11 +22,16 @@ pytestmark = pytest.mark.slow
 
 async def test_dlms_write_then_1107_readout_see_the_same_meter(tmp_path: Path) -> None:
     optical = tmp_path / "optical"
+    # A variant 1 meter: only variant 1 offers the 1107 readout (Z18); variant 2 answers DLMS.
+    config = tmp_path / "meter.toml"
+    config.write_text('[meter]\ntype_number = "6861111BN142101040"\n', encoding="utf-8")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "ccc_gateway.cli",
         "emulator",
+        "--config",
+        str(config),
         "--ccc",
         "tcp:0",
         "--optical",

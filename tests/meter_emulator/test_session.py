@@ -95,3 +95,46 @@ async def test_bad_input_is_refused_and_changes_nothing(
     assert not reply["ok"]
     assert message in reply["error"]
     assert dump_state(meter) == before
+
+
+async def test_injected_events_reach_the_meter_logs_at_their_simulated_time(
+    served: tuple[Meter, ControlServer],
+) -> None:
+    """Issue 11: what the control socket injects is logged by the model when it happens."""
+    from datetime import timedelta
+
+    from ccc_gateway.protocol.omnipower_logs import EventCode, PowerQualityCode, TariffSource
+
+    meter, server = served
+    assert (await call(server, "cover", open=True))["ok"]
+    meter.advance_to(START + timedelta(seconds=30))
+    assert (await call(server, "cover", open=False))["ok"]
+    assert (await call(server, "swell", voltage_v=260, seconds=3))["ok"]
+    meter.advance_to(START + timedelta(minutes=1))
+    assert (await call(server, "tariff", tariff=2))["ok"]
+    assert (await call(server, "fail_supply", seconds=120))["ok"]
+    meter.advance_to(START + timedelta(minutes=5))
+    assert (await call(server, "shift_time", seconds=-30))["ok"]
+    events = [
+        (e.code, e.local.strftime("%H:%M:%S"), e.duration_ms) for e in meter.event_log.entries
+    ]
+    assert events == [
+        (EventCode.TERMINAL_COVER_OPENED, "11:00:00", 0),  # 10:00 UTC is 11:00 CET
+        (EventCode.TERMINAL_COVER_CLOSED, "11:00:30", 30_000),
+        (EventCode.TARIFF_CHANGED, "11:01:00", 0),
+        (EventCode.POWER_DOWN, "11:01:00", 0),
+        (EventCode.POWER_UP, "11:03:00", 120_000),
+        (EventCode.CLOCK_ADJUSTED_OLD, "11:05:00", 0),
+        (EventCode.CLOCK_ADJUSTED_NEW, "11:04:30", 0),
+    ]
+    assert meter.event_log.entries[2].source is TariffSource.FORCED
+    (swell, interruption) = meter.pq_log.entries
+    assert (swell.code, swell.duration_ms, swell.extreme_v) == (
+        PowerQualityCode.VOLTAGE_SWELL,
+        3000,
+        260.0,
+    )
+    assert (interruption.code, interruption.local.strftime("%H:%M:%S")) == (
+        PowerQualityCode.INTERRUPTION,
+        "11:03:00",
+    )

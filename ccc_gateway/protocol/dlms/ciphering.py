@@ -2,6 +2,9 @@
 
 Green Book 9.2.7: a glo-ciphered APDU is ``tag, length, SC, IC (4), ciphertext [tag 12]``; the
 tag is the plain service's glo- counterpart (get-request C0 -> C8, InitiateRequest 01 -> 21, ...).
+General-glo-ciphering (tag DB, the "general protection" conformance bit) wraps any service the
+same way and adds the sender's system title: ``DB, 08, title, length, SC, IC, ciphertext
+[tag]``; the public hints on OMNIPOWER's HLS association name it (PROTOCOL.md 2.3.5).
 The ciphering itself (IV = system title || IC, AAD = SC || AK) is :func:`cipher.encrypt`.
 HLS mechanism 5 answers the peer's challenge with SC || IC || GMAC(SC || AK || challenge).
 """
@@ -17,6 +20,7 @@ from ..errors import AuthenticationFailed, MalformedData, UnknownApdu
 from .wire import Reader
 
 __all__ = [
+    "GENERAL_GLO_CIPHERING",
     "GLO_TAGS",
     "CipheredPdu",
     "cipher_pdu",
@@ -26,6 +30,8 @@ __all__ = [
     "verify_hls_gmac_response",
 ]
 
+#: general-glo-ciphering (Green Book xDLMS APDU tags), any service inside.
+GENERAL_GLO_CIPHERING: Final = 0xDB
 #: Plain tag -> glo-ciphered tag (Green Book xDLMS APDU tags).
 GLO_TAGS: Final = {
     0x01: 0x21,  # initiateRequest -> glo-initiateRequest
@@ -44,12 +50,19 @@ _PLAIN_TAGS: Final = {glo: plain for plain, glo in GLO_TAGS.items()}
 
 @dataclass(frozen=True, slots=True)
 class CipheredPdu:
-    """A glo-ciphered APDU before deciphering."""
+    """A glo-ciphered (or general-glo-ciphered) APDU before deciphering."""
 
     tag: int
     security_control: int
     invocation_counter: int
     payload: bytes  # ciphertext || tag (tag only when authenticated)
+    #: The sender's system title, carried by general-glo-ciphering only.
+    system_title: bytes | None = None
+
+    @property
+    def general(self) -> bool:
+        """Whether this is general-glo-ciphering (tag DB)."""
+        return self.tag == GENERAL_GLO_CIPHERING
 
     def to_bytes(self) -> bytes:
         """The APDU."""
@@ -58,25 +71,34 @@ class CipheredPdu:
             + self.invocation_counter.to_bytes(4, "big")
             + self.payload
         )
-        return bytes([self.tag]) + encode_ber_length(len(content)) + content
+        head = bytes([self.tag])
+        if self.general:
+            title = self.system_title or b""
+            head += encode_ber_length(len(title)) + title
+        return head + encode_ber_length(len(content)) + content
 
     @property
-    def plain_tag(self) -> int:
-        """The tag of the APDU inside."""
-        return _PLAIN_TAGS[self.tag]
+    def plain_tag(self) -> int | None:
+        """The tag of the APDU inside (None for general-glo-ciphering: any service)."""
+        return _PLAIN_TAGS.get(self.tag)
 
 
 def parse_ciphered_pdu(apdu: bytes) -> CipheredPdu:
-    """Split a glo-ciphered APDU; UnknownApdu if the tag is not a glo- tag."""
+    """Split a glo- or general-glo-ciphered APDU; UnknownApdu for any other tag."""
     reader = Reader(apdu, what="glo-ciphered APDU")
     tag = reader.u8("tag")
-    if tag not in _PLAIN_TAGS:
+    if tag not in _PLAIN_TAGS and tag != GENERAL_GLO_CIPHERING:
         raise UnknownApdu(tag)
+    title = None
+    if tag == GENERAL_GLO_CIPHERING:
+        title = reader.octets("system title")
+        if len(title) != 8:
+            raise MalformedData(f"general-glo-ciphering system title of {len(title)} octets")
     content = Reader(reader.octets("ciphered content"), what="ciphered content")
     reader.end()
     security_control = content.u8("security control")
     counter = content.u32("invocation counter")
-    return CipheredPdu(tag, security_control, counter, content.rest())
+    return CipheredPdu(tag, security_control, counter, content.rest(), title)
 
 
 def cipher_pdu(
@@ -86,8 +108,10 @@ def cipher_pdu(
     system_title: bytes,
     invocation_counter: int,
     security_control: int = SC_AUTHENTICATED_ENCRYPTION,
+    general: bool = False,
 ) -> CipheredPdu:
-    """Protect a plain service APDU with the sender's system title and next counter."""
+    """Protect a plain service APDU with the sender's system title and next counter:
+    glo-ciphered, or general-glo-ciphered (the title travels in the APDU) when *general*."""
     glo = GLO_TAGS.get(apdu[0]) if apdu else None
     if glo is None:
         raise ValueError(f"APDU tag {apdu[:1].hex()} has no glo-ciphered form")
@@ -98,15 +122,22 @@ def cipher_pdu(
         invocation_counter=invocation_counter,
         security_control=security_control,
     )
+    if general:
+        return CipheredPdu(
+            GENERAL_GLO_CIPHERING, security_control, invocation_counter, payload, system_title
+        )
     return CipheredPdu(glo, security_control, invocation_counter, payload)
 
 
 def decipher_pdu(pdu: CipheredPdu, *, keys: Keys | None, system_title: bytes) -> bytes:
     """The plain APDU; AuthenticationFailed / KeysSwapped / MissingKey as :func:`cipher.decrypt`.
 
-    ``system_title`` is the *sender's* (learnt from the AARQ/AARE AP titles). The replay guard is
-    the caller's: check the counter with a :class:`SecurityContext` before, accept it after.
+    ``system_title`` is the *sender's* (learnt from the AARQ/AARE AP titles); a
+    general-glo-ciphered APDU that names another title is refused. The replay guard is the
+    caller's: check the counter with a :class:`SecurityContext` before, accept it after.
     """
+    if pdu.general and pdu.system_title != system_title:
+        raise MalformedData("general-glo-ciphering from another system title than the peer's")
     plain = decrypt(
         pdu.payload,
         keys=keys,
@@ -114,7 +145,8 @@ def decipher_pdu(pdu: CipheredPdu, *, keys: Keys | None, system_title: bytes) ->
         invocation_counter=pdu.invocation_counter,
         security_control=pdu.security_control,
     )
-    if not plain or plain[0] != pdu.plain_tag:
+    expected = pdu.plain_tag
+    if not plain or (plain[0] != expected if expected is not None else plain[0] not in GLO_TAGS):
         raise MalformedData(
             f"glo-ciphered tag {pdu.tag:#04x} holds an APDU tagged {plain[:1].hex() or 'nothing'}"
         )

@@ -33,7 +33,7 @@ from .action import (
     parse_action_request,
     parse_action_response,
 )
-from .ciphering import GLO_TAGS, CipheredPdu, parse_ciphered_pdu
+from .ciphering import GENERAL_GLO_CIPHERING, GLO_TAGS, CipheredPdu, parse_ciphered_pdu
 from .get import (
     GET_REQUEST,
     GET_RESPONSE,
@@ -91,6 +91,7 @@ _PARSERS: Final[dict[int, Callable[[bytes], Apdu]]] = {
     EXCEPTION_RESPONSE: parse_exception_response,
     CONFIRMED_SERVICE_ERROR: parse_confirmed_service_error,
     **dict.fromkeys(GLO_TAGS.values(), parse_ciphered_pdu),
+    GENERAL_GLO_CIPHERING: parse_ciphered_pdu,
 }
 
 

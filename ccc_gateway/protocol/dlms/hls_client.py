@@ -4,7 +4,9 @@ Pass 1, AARQ: our system title, our challenge CtoS, a glo-ciphered InitiateReque
 AARE: accepted with authentication-required, the meter's title, its challenge StoC, a
 glo-ciphered InitiateResponse. Pass 3: reply_to_HLS_authentication (class 15 method 1) with
 f(StoC) = SC || IC || GMAC(SC || AK || StoC); pass 4: the meter's f(CtoS) must verify. Every
-later APDU is glo-ciphered both ways, and the meter's invocation counter must grow.
+later APDU is ciphered both ways, and the meter's invocation counter must grow: with
+general-glo-ciphering when the meter grants the general-protection conformance bit (the form
+the public OMNIPOWER hints name, PROTOCOL.md 2.3.5), else with the service-specific glo- tags.
 """
 
 from __future__ import annotations
@@ -68,11 +70,14 @@ class HlsClient:
         self.server_system_title: bytes | None = None
         self.server_counter: int | None = None
         self.server_challenge = b""
+        #: Whether requests go general-glo-ciphered (set once the meter granted the bit).
+        self.general = False
 
     def aarq(self, initiate: InitiateRequest) -> Aarq:
         """Pass 1."""
         self.server_system_title = None
         self.server_counter = None
+        self.general = False  # the AARQ's InitiateRequest is always glo-ciphered (tag 21)
         return Aarq(
             self._cipher(initiate.to_bytes()),
             application_context_name=LN_REFERENCING_CIPHERED,
@@ -163,6 +168,7 @@ class HlsClient:
             keys=self.settings.keys,
             system_title=self.settings.system_title,
             invocation_counter=self.invocation_counter,
+            general=self.general,
         )
         self.invocation_counter += 1
         return pdu

@@ -15,7 +15,8 @@ Rules held here (each has a test):
 * Recovery: the client that hears nothing within its response timeout polls with RR. The
   server answers a poll whose N(R) shows its last I-frame was lost by sending that frame again;
   otherwise it answers RR with its V(R), and a client whose I-frame was lost sends it again.
-  A repeated I-frame (the client missed the answer) is answered with the answer again.
+  A repeated I-frame is answered with RR (ISO/IEC 13239), never with the last I-frame again:
+  a client that missed the answer gets it by polling.
 * Bad frames (HCS, FCS, truncated) are dropped and reported as :class:`FrameRejected`; they
   are never answered, so the peer's timeout recovers.
 * Server: DM to anything but SNRM while disconnected; FRMR for an undefined control field, an
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final, TypeAlias
+from typing import Final, TypeAlias
 
 from ..errors import (
     InvalidLlc,
@@ -203,16 +204,3 @@ class LinkBase:
                 f"LLC header {payload[:3].hex().upper()} is not {self._llc_in.hex().upper()}"
             )
         return payload[3:]
-
-
-def __getattr__(name: str) -> Any:
-    """The two roles, importable from here too (their modules import this one, hence lazy)."""
-    if name == "ClientLink":
-        from .link_client import ClientLink
-
-        return ClientLink
-    if name == "ServerLink":
-        from .link_server import ServerLink
-
-        return ServerLink
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -205,15 +205,11 @@ class ServerLink(LinkBase):
             previous = (self._vr - 1) % 8
             if control.ns == previous and self._owes_answer:
                 return []  # a repeat of the request being answered: the answer follows
-            if (
-                control.ns == previous
-                and self._last is not None
-                and self._last.ns == ((self._vs - 1) % 8)
-            ):
-                self._peer, self._own_address = frame.source, frame.destination
-                self._resend_last()  # the client missed our answer and repeated its frame
-            else:
-                self._answer(frame, Control.supervisory(FrameKind.RR, self._vr))
+            # A duplicate (or out-of-sequence) I-frame: RR with our V(R), never our last
+            # I-frame again (ISO/IEC 13239 NRM; that frame may have answered another request).
+            # A client that missed our answer polls with RR, and an N(R) that shows the loss
+            # gets the frame again (_on_receive_ready).
+            self._answer(frame, Control.supervisory(FrameKind.RR, self._vr))
             return []
         if control.nr != self._vs:
             self._reject(frame, control, FrmrReason.INVALID_NR)

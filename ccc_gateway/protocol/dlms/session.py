@@ -143,7 +143,10 @@ class ClientSession:
         hls: HlsGmac | None = None,
     ) -> None:
         self.password = password
-        self.conformance = conformance
+        # With HLS the client also proposes general protection (general-glo-ciphering).
+        self.conformance = (
+            conformance | Conformance.GENERAL_PROTECTION if hls is not None else conformance
+        )
         self.max_receive_pdu_size = max_receive_pdu_size
         self.hls = HlsClient(hls) if hls is not None else None
         self.state = AssociationState.IDLE
@@ -311,6 +314,8 @@ class ClientSession:
         self.negotiated = initiate.conformance
         self.server_max_receive_pdu_size = initiate.server_max_receive_pdu_size
         self._aare = aare
+        if self.hls is not None:
+            self.hls.general = bool(initiate.conformance & Conformance.GENERAL_PROTECTION)
 
     def _associated(self, aare: Aare) -> Associated:
         return Associated(self.negotiated, self.server_max_receive_pdu_size, aare)

@@ -2,8 +2,8 @@
 integration → this integration's entities. Nothing is mocked.
 
 The first test covers the read path and the set-up flow's probe against a real broker; the
-second the whole loop of issue 7 with the emulator's optical port: a breaker switch turned off
-in Home Assistant opens the emulated breaker.
+second the whole loop of issue 7 with the emulator's optical port: the breaker select set to
+*disconnected* in Home Assistant opens the emulated breaker.
 """
 
 from __future__ import annotations
@@ -154,8 +154,8 @@ async def test_breaker_switch_opens_the_emulated_breaker(
     hass: HomeAssistant, broker: Mosquitto, tmp_path: Path
 ) -> None:
     """The emulator (CCC push and DLMS optical port on ptys), the gateway polling it, real
-    Mosquitto, Home Assistant: turning the breaker switch off opens the model's breaker,
-    confirmed by the gateway's read-back; turning it on closes it again."""
+    Mosquitto, Home Assistant: choosing disconnected for the breaker opens the model's breaker,
+    confirmed by the gateway's read-back; connected closes it again."""
     # The gateway's own optical end-to-end test builds the same meter and gateway.
     optical = pytest.importorskip("tests.e2e.test_optical_dlms")
 
@@ -163,7 +163,7 @@ async def test_breaker_switch_opens_the_emulated_breaker(
     mqtt_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
     await hass.async_block_till_done()
-    breaker = f"switch.omnipower_{optical.SERIAL}_breaker"
+    breaker = f"select.omnipower_{optical.SERIAL}_breaker"
     try:
         async with (
             optical.emulator(tmp_path) as emulated,
@@ -181,17 +181,23 @@ async def test_breaker_switch_opens_the_emulated_breaker(
                 entry, options={**entry.options, "commands": ["breaker"]}
             )
             await hass.async_block_till_done()
-            await until(lambda: state(hass, breaker) == "on", "breaker read", within=30)
+            await until(lambda: state(hass, breaker) == "connected", "breaker read", within=30)
             await hass.services.async_call(
-                "switch", "turn_off", {"entity_id": breaker}, blocking=True
+                "select",
+                "select_option",
+                {"entity_id": breaker, "option": "disconnected"},
+                blocking=True,
             )
             assert emulated.meter.breaker.state is CouplingState.DISCONNECTED
-            assert state(hass, breaker) == "off"
+            assert state(hass, breaker) == "disconnected"
             await hass.services.async_call(
-                "switch", "turn_on", {"entity_id": breaker}, blocking=True
+                "select",
+                "select_option",
+                {"entity_id": breaker, "option": "connected"},
+                blocking=True,
             )
             assert emulated.meter.breaker.state is CouplingState.CONNECTED
-            assert state(hass, breaker) == "on"
+            assert state(hass, breaker) == "connected"
     finally:
         for entry in hass.config_entries.async_entries():
             await hass.config_entries.async_unload(entry.entry_id)

@@ -79,7 +79,7 @@ async def test_events(
         ),
         (
             event("e6", "power_failure", started="2026-11-26T11:00:00+01:00", ended=None),
-            "power_failure",
+            "power_failure_event",  # issue 12: no longer named like the binary sensor
             "power_failure_started",
             ("ended", None),
         ),
@@ -91,7 +91,7 @@ async def test_events(
                 ended="2026-11-26T11:05:00+01:00",
                 duration_s=300,
             ),
-            "power_failure",
+            "power_failure_event",
             "power_failure_ended",
             ("duration_s", 300),
         ),

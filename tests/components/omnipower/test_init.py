@@ -133,7 +133,8 @@ async def test_load_profile_without_recorder_is_ignored(
 async def test_meter_device_is_connected_via_its_gateway(
     hass: HomeAssistant, init_integration: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
-    """One device per meter (serial, model, list), reached through the gateway's device."""
+    """One device per meter (serial, model), reached through the gateway's device; the push
+    list's version is not shown as hardware, and the default gateway id is not repeated."""
     devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
     by_identifier = {identifier: d for d in devices for identifier in d.identifiers}
     meter = by_identifier[(DOMAIN, "57061234")]
@@ -145,5 +146,6 @@ async def test_meter_device_is_connected_via_its_gateway(
         "6841138BN245101090",
     )
     assert meter.serial_number == "57061234"
-    assert meter.hw_version == "Kamstrup_V0001"
+    assert meter.hw_version is None  # issue 12: it was the push list's version
+    assert gateway.name == "omnipower gateway"
     assert gateway.sw_version == "0.1.0"

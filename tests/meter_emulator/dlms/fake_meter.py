@@ -123,8 +123,14 @@ class FakeMeter:
     def profile_rows(self, name: str) -> Sequence[tuple[Data, ...]]:
         return self.rows
 
+    def profile_entries(self, name: str) -> int:
+        return 1000  # the capacity, not the 96 entries in use
+
     def capture_period(self, name: str) -> int:
         return self.period
+
+    def standard_offset_min(self) -> int:
+        return 60  # GMT+1, as the default meter
 
     def set_capture_period(self, name: str, seconds: int) -> DataAccessResult:
         if seconds not in (300, 900, 1800, 3600):

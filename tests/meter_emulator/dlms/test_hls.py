@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from ccc_gateway.protocol.axdr import Data, DataType
 from ccc_gateway.protocol.cipher import Keys
 from ccc_gateway.protocol.dlms.action import ActionRequestNormal, ActionResponseNormal
@@ -22,13 +24,17 @@ from ccc_gateway.protocol.dlms.client import (
 )
 from ccc_gateway.protocol.dlms.codec import parse_apdu
 from ccc_gateway.protocol.dlms.descriptors import AttributeDescriptor
-from ccc_gateway.protocol.dlms.enums import ExceptionServiceError
+from ccc_gateway.protocol.dlms.enums import Conformance, ExceptionServiceError
 from ccc_gateway.protocol.dlms.get import GetRequestNormal
 from ccc_gateway.protocol.dlms.refusal import ExceptionResponse
-from ccc_gateway.protocol.errors import AssociationRejected
+from ccc_gateway.protocol.errors import AssociationRejected, MalformedData
 from ccc_gateway.protocol.hdlc import HdlcAddress
 from meter_emulator.dlms.association import AssociationConfig, Authentication, HlsGmacServer
-from meter_emulator.dlms.provider import LLS_CONFORMANCE, build_omnipower_registry
+from meter_emulator.dlms.provider import (
+    HLS_CONFORMANCE,
+    LLS_CONFORMANCE,
+    build_omnipower_registry,
+)
 from meter_emulator.dlms.server import DlmsServer, Served
 
 from .fake_meter import FakeMeter
@@ -42,13 +48,15 @@ STOC = bytes.fromhex("503677524A323146")
 METER_NUMBER = AttributeDescriptor.of(1, "1.1.0.0.1.255", 2)
 
 
-def _pair(client_keys: Keys | None = None) -> tuple[DlmsClient, DlmsServer, list[object]]:
+def _pair(
+    client_keys: Keys | None = None, conformance: Conformance = LLS_CONFORMANCE
+) -> tuple[DlmsClient, DlmsServer, list[object]]:
     counter = itertools.count(0x01234566)  # InitiateResponse, then f(CtoS) at 0x01234567
     secure = AssociationConfig(
         "secure",
         18,
         16,
-        LLS_CONFORMANCE,
+        conformance,
         Authentication.HLS_GMAC,
         hls=HlsGmacServer(Keys(EK, AK), SERVER_TITLE, lambda: STOC, lambda: next(counter)),
     )
@@ -158,3 +166,94 @@ def test_block_transfer_stays_ciphered() -> None:
     assert len(event.result.value) == 96
     nexts = [s for s in served[-3:] if isinstance(s, Served)]
     assert all(s.request[0] == 0xC8 and s.response[0] == 0xCC for s in nexts)
+
+
+def test_with_general_protection_services_travel_general_glo_ciphered() -> None:
+    """The form the public OMNIPOWER hints name (PROTOCOL.md 2.3.5): tag DB with the title."""
+    client, server, served = _pair(conformance=HLS_CONFORMANCE)
+    client.associate(0)
+    assert [type(e) for e in _run(client, server, served)] == [Associated]
+    client.get(METER_NUMBER, 0)
+    assert _run(client, server, served) == [
+        AttributeValue(METER_NUMBER, Data(DataType.DOUBLE_LONG_UNSIGNED, 12345678))
+    ]
+    aarq, reply, get = served
+    assert isinstance(aarq, Served)
+    assert isinstance(reply, Served)
+    assert isinstance(get, Served)
+    assert aarq.request[0] == 0x60  # the AARQ's InitiateRequest stays glo-ciphered (tag 21)
+    for request in (reply.request, get.request):
+        pdu = parse_apdu(request)
+        assert isinstance(pdu, CipheredPdu)
+        assert (pdu.tag, pdu.system_title) == (0xDB, CLIENT_TITLE)
+    answer = parse_apdu(get.response)
+    assert isinstance(answer, CipheredPdu)
+    assert (answer.tag, answer.system_title) == (0xDB, SERVER_TITLE)
+    assert parse_apdu(decipher_pdu(answer, keys=Keys(EK, AK), system_title=SERVER_TITLE))
+
+
+def test_general_glo_ciphering_is_refused_unless_negotiated() -> None:
+    client, server, served = _pair()  # LLS conformance: no general-protection bit
+    client.associate(0)
+    _run(client, server, served)
+    session = server.session
+    assert session is not None
+    request = cipher_pdu(
+        GetRequestNormal(METER_NUMBER).to_bytes(),
+        keys=Keys(EK, AK),
+        system_title=CLIENT_TITLE,
+        invocation_counter=client.session.invocation_counter,
+        general=True,
+    )
+    assert isinstance(parse_apdu(session.handle(request.to_bytes())), ExceptionResponse)
+
+
+def test_general_glo_ciphering_from_another_title_does_not_decipher() -> None:
+    pdu = cipher_pdu(
+        GetRequestNormal(METER_NUMBER).to_bytes(),
+        keys=Keys(EK, AK),
+        system_title=CLIENT_TITLE,
+        invocation_counter=7,
+        general=True,
+    )
+    parsed = parse_apdu(pdu.to_bytes())
+    assert parsed == pdu
+    with pytest.raises(MalformedData, match="another system title"):
+        decipher_pdu(pdu, keys=Keys(EK, AK), system_title=SERVER_TITLE)
+
+
+def test_a_z28_meter_takes_hls_on_the_optical_association_and_refuses_lls() -> None:
+    """Local interface encryption (Z28 = 1): client 19 needs HLS-GMAC with the [optical] keys."""
+    from datetime import UTC, datetime
+
+    from meter_emulator.dlms.model_provider import dlms_server_for
+    from meter_emulator.model import Meter, parse_config
+
+    config = parse_config(
+        {
+            "meter": {"type_number": "6861111BN242101040", "serial": 12345678},
+            "software": {"local_interface_encryption": 1},
+            "optical": {"encryption_key": EK.hex(), "authentication_key": AK.hex()},
+        }
+    )
+    meter = Meter(config, start=datetime(2024, 6, 3, tzinfo=UTC))
+    outcomes = []
+    for hls, password in ((None, b"12345"), (Keys(EK, AK), None)):
+        server = dlms_server_for(meter, challenge=lambda: STOC)
+        client = DlmsClient(
+            client=19,
+            server=HdlcAddress(16, 32, size=2),
+            password=password,
+            hls=None if hls is None else HlsGmac(hls, CLIENT_TITLE, CTOS, invocation_counter=1),
+        )
+        served: list[object] = []
+        client.connect(0)
+        _run(client, server, served)
+        client.associate(0)
+        events = _run(client, server, served)
+        outcomes.append(events[-1])
+    refused, accepted = outcomes
+    assert isinstance(refused, ExchangeFailed)
+    assert isinstance(refused.error, AssociationRejected)
+    assert isinstance(accepted, Associated)
+    assert accepted.conformance & Conformance.GENERAL_PROTECTION

@@ -420,7 +420,9 @@ def test_cutoff_log_and_billing_loggers() -> None:
     assert billing.value[2].value == 600  # A+ after 2 h at 3 kW, in 10 Wh (display 7.2)
     (maxima,) = c.value("billing_log_2")
     assert maxima.value[1].value == 3000
-    assert len(c.value("billing_log_2", 3)) == 4
+    # Issue 11: logger 2 holds every "Power register" of the data sheet (it held 4 columns):
+    # clock, 7 maxima with their times, 4 accumulated maxima, the debiting-stop counter.
+    assert len(c.value("billing_log_2", 3)) == 1 + 2 * 8 + 4 + 1
 
 
 def test_meter_number_is_reprogrammable_and_shows_in_the_push() -> None:

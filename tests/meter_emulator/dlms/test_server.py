@@ -6,7 +6,7 @@ MeterProvider protocol).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from gurux_dlms import GXByteBuffer, GXDLMSClient, GXReplyData
@@ -454,7 +454,12 @@ def test_gurux_reads_the_load_profile_by_range_and_by_entry() -> None:
     profile = objects.findByLN(7, "1.1.99.1.0.255")
     gurux.updateValue(profile, 3, _gurux_run(server, gurux, bytes(gurux.read(profile, 3)[0])).value)
     assert len(profile.captureObjects) == 8
-    request = gurux.readRowsByRange(profile, START, datetime(2013, 10, 25, 2, 0))
+    # Gurux writes a naive datetime with deviation 0 (this machine's UTC), and the range honours
+    # deviations: give the bounds in the meter's local time, summer time (UTC+2).
+    cest = timezone(timedelta(hours=2))
+    request = gurux.readRowsByRange(
+        profile, START.replace(tzinfo=cest), datetime(2013, 10, 25, 2, 0, tzinfo=cest)
+    )
     gurux.updateValue(profile, 2, _gurux_run(server, gurux, bytes(request[0])).value)
     assert len(profile.buffer) == 9
     assert profile.buffer[-1][4:] == [8000, 8001, 8002, 8003]

@@ -93,6 +93,10 @@ tariff = 2
         ({"push": {"hourly_offset_s": 30}}, "push.hourly_offset_s"),
         ({"push": {"encryption_key": "00"}}, "push.encryption_key"),
         (
+            {"push": {"encryption_key": "5AD84121D9D20B364B7A11F3C1B5827F"}},
+            "push.authentication_key",
+        ),
+        (
             {"push": {"list": "han_p1", "encryption_key": "5AD84121D9D20B364B7A11F3C1B5827F"}},
             "push.encryption_key",
         ),

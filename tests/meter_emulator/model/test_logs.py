@@ -142,3 +142,26 @@ def test_analysis_logger_captures_its_channels() -> None:
     m.advance_to(START + 2 * HOUR)
     assert len(m.analysis.entries) == 4
     assert m.analysis.entries[-1][1] == (2.0, 230.0)
+
+
+def test_the_tamper_scenario_logs_each_start_and_end_with_its_meter_time() -> None:
+    """Issue 11: scenario actions go through the model, which logs them as they happen."""
+    from ccc_gateway.protocol.omnipower_logs import EventCode
+    from meter_emulator.model.clock import to_us
+    from meter_emulator.scenarios import make_scenario
+
+    start = datetime(2024, 1, 8, 10, tzinfo=UTC)
+    source = make_scenario("tamper", seed=1, start_us=to_us(start))
+    m = Meter(config(), start=start, source=source)
+    m.advance_to(start + timedelta(hours=3))
+    tamper = [
+        (e.code, e.local.strftime("%H:%M"), e.duration_ms)
+        for e in m.event_log.entries
+        if e.code >= EventCode.TERMINAL_COVER_OPENED and e.code <= EventCode.MAGNET_GONE
+    ]
+    assert tamper == [
+        (EventCode.MAGNET_DETECTED, "12:00", 0),  # 11:00 UTC is 12:00 CET
+        (EventCode.MAGNET_GONE, "12:10", 600_000),
+        (EventCode.TERMINAL_COVER_OPENED, "13:00", 0),
+        (EventCode.TERMINAL_COVER_CLOSED, "13:05", 300_000),
+    ]

@@ -419,3 +419,21 @@ def test_a_repeated_request_before_its_answer_is_not_answered_twice() -> None:
     server.send_apdu(b"\xc4\x01")
     (answer,) = split_frames(server.data_to_send())
     assert Control.from_byte(parse_frame(answer).control) == Control.information(0, 1)
+
+
+def test_a_duplicate_request_after_its_answer_gets_rr_and_a_poll_gets_the_answer() -> None:
+    """ISO/IEC 13239 NRM: a duplicate I-frame is answered RR with V(R), never with our last
+    I-frame again (it may answer another request); the client's RR poll, whose N(R) shows it
+    missed our answer, gets the answer."""
+    server = _connected_server()
+    request = _frame(0x10, b"\xe6\xe6\x00\xc0\x01")  # I, N(S) 0, N(R) 0, P
+    assert server.receive_data(request, 1) == [ApduReceived(b"\xc0\x01")]
+    server.send_apdu(b"\xc4\x01")
+    server.data_to_send()  # the answer, lost on the way
+    assert server.receive_data(request, 2) == []  # the client repeats its request
+    control, information = _answer(server)
+    assert (control, information) == (Control.supervisory(FrameKind.RR, 1), b"")
+    assert server.receive_data(_frame(0x11), 3) == []  # RR, N(R) 0: our frame 0 is missing
+    control, information = _answer(server)
+    assert control == Control.information(0, 1)
+    assert information.endswith(b"\xc4\x01")

@@ -1,0 +1,119 @@
+"""Reading ``gateway.toml``: the file, the ``[gateway]`` table, and the checks across meters.
+
+Read once at start and validated completely; secrets are wrapped in :class:`Secret` so they
+never print.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .models import ConfigError, GatewayConfig
+from .sections import commands_secret, meter_section, mqtt_section
+from .table import Table, zone
+
+__all__ = ["host_zone", "load_config", "parse_config"]
+
+_LOGGER = logging.getLogger(__name__)
+
+_GATEWAY_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate *path*; warn when others may read the keys in it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            str(path), f"cannot read the configuration file ({exc.strerror})"
+        ) from None
+    warn_if_readable(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    return parse_config(data, base_dir=path.parent)
+
+
+def warn_if_readable(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        _LOGGER.warning(
+            "%s holds the meter keys and is readable by group or others: run chmod 600 %s",
+            path,
+            path,
+        )
+
+
+def parse_config(data: Mapping[str, Any], *, base_dir: Path = Path()) -> GatewayConfig:
+    """Validate the parsed TOML; raises :class:`ConfigError` on the first problem."""
+    root = Table(data, "")
+    gateway = root.table("gateway")
+    gateway_id = gateway.get("id", str, "a name of letters, digits, - or _", "omnipower")
+    if not _GATEWAY_ID.match(gateway_id):
+        raise ConfigError("gateway.id", "a name of 1-64 letters, digits, - or _")
+    state_dir = Path(
+        gateway.get("state_dir", str, "a directory path", "/var/lib/omnipower")
+    ).expanduser()
+    if not state_dir.is_absolute():
+        state_dir = base_dir / state_dir
+    timezone = zone(gateway, "timezone")
+    interval = gateway.get("diagnostics_interval", (int, float), "seconds, e.g. 60", 60)
+    if not 1 <= interval <= 3600:
+        raise ConfigError("gateway.diagnostics_interval", "seconds between 1 and 3600")
+    gateway.finish()
+    mqtt = mqtt_section(root.table("mqtt"), base_dir)
+    root.mark_read("meters")
+    raw_meters = data.get("meters")
+    if not isinstance(raw_meters, list) or not raw_meters:
+        raise ConfigError("meters", "at least one [[meters]] table")
+    meters = tuple(meter_section(Table(m, f"meters[{i}]"), i) for i, m in enumerate(raw_meters))
+    names = [m.name for m in meters]
+    if len(set(names)) != len(names):
+        raise ConfigError("meters", "each meter needs a distinct name")
+    ports = [m.ccc.description for m in meters if m.ccc is not None]
+    ports += [m.optical.description.rpartition(" (")[0] for m in meters if m.optical is not None]
+    if len(set(ports)) != len(ports):
+        raise ConfigError("meters", "each meter needs its own ports (two share one)")
+    serials = [m.serial for m in meters if m.serial is not None]
+    if len(set(serials)) != len(serials):
+        raise ConfigError("meters", "each meter needs a distinct serial")
+    command_secret = commands_secret(root.table("commands"))
+    root.finish()
+    return GatewayConfig(
+        gateway_id=gateway_id,
+        state_dir=state_dir,
+        timezone=timezone,
+        diagnostics_interval=float(interval),
+        mqtt=mqtt,
+        meters=meters,
+        command_secret=command_secret,
+    )
+
+
+def host_zone() -> ZoneInfo | None:
+    """The host's zone from ``TZ`` or ``/etc/localtime``, when it names an IANA zone."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            target = os.readlink("/etc/localtime")
+        except OSError:
+            return None
+        _, sep, name = target.partition("zoneinfo/")
+        if not sep:
+            return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

@@ -1,0 +1,216 @@
+"""The validated configuration as frozen values, and the two types every section shares.
+
+Kept apart from the parsing so that the service, the ports and the tests can name a
+``MeterConfig`` without importing the TOML validation that builds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+from ..protocol import Keys, Resolution
+
+__all__ = [
+    "COMMAND_NAMES",
+    "CccPortConfig",
+    "ConfigError",
+    "GatewayConfig",
+    "MeterConfig",
+    "MqttConfig",
+    "OpticalPortConfig",
+    "Secret",
+]
+
+#: The commands of docs/mqtt.md a meter may allow (all off unless listed).
+COMMAND_NAMES: Final = (
+    "breaker",
+    "relay",
+    "tariff",
+    "prepayment_top_up",
+    "prepayment_alarm_limit",
+    "clock_sync",
+    "read_load_profile",
+    "refresh",
+)
+
+
+class ConfigError(ValueError):
+    """The configuration file is wrong; the message names the key and the expected form."""
+
+    def __init__(self, key: str, expected: str) -> None:
+        super().__init__(f"{key}: {expected}")
+        self.key = key
+
+
+class Secret:
+    """A value that must never reach a log, a topic or a dump: ``repr``/``str`` redact it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that needs it (a cipher, a login)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class CccPortConfig:
+    """Where a meter's CCC push arrives: exactly one of a serial device, a TCP socket, a replay."""
+
+    kind: Literal["serial", "tcp", "replay"]
+    path: str = ""  # serial device, or the capture file for replay
+    host: str = ""
+    port: int = 0
+    baudrate: int = 2400
+    parity: Literal["N", "E", "O"] = "N"
+    realtime: bool = True  # replay only: pace bytes at the baud rate
+
+    @property
+    def description(self) -> str:
+        """How logs and the diagnostics topic name this port (no secrets in a port)."""
+        if self.kind == "tcp":
+            return f"tcp://{self.host}:{self.port}"
+        if self.kind == "replay":
+            return f"replay:{self.path}"
+        return self.path
+
+
+#: The gateway's own system title in HLS-GMAC sessions (8 octets: "OMG" and a serial, any
+#: value the meter accepts; the meter learns it from the AARQ).
+DEFAULT_CLIENT_SYSTEM_TITLE: Final = b"OMG\x00\x00\x00\x00\x01"
+
+
+@dataclass(frozen=True, slots=True)
+class OpticalPortConfig:
+    """The optical head: DLMS/COSEM over HDLC (polling and commands) or an IEC 62056-21 readout.
+
+    DLMS uses the optical association (client 19, LLS) when a password is set, else the public
+    one (client 16, read-only: no commands). PROTOCOL.md 2.3.2. A meter with local interface
+    encryption (Z28 = 1) takes HLS-GMAC instead of the password: both keys set, the session
+    authenticates with mechanism 5 and ciphers every request (PROTOCOL.md 2.3.5), as
+    ``system_title``.
+    """
+
+    kind: Literal["serial", "tcp"]
+    protocol: Literal["dlms", "iec62056-21"] = "dlms"
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    password: Secret | None = None
+    server_address: int = 32  # HDLC physical address (HDLC setup attr 9)
+    association: Literal["optical", "primary_module", "ccc"] = "optical"
+    poll_interval: float = 60.0
+    load_profile: bool = True  # back-fill on start, after gaps and on request
+    encryption_key: Secret | None = None  # HLS-GMAC (Z28 = 1): global unicast key
+    authentication_key: Secret | None = None
+    system_title: bytes = DEFAULT_CLIENT_SYSTEM_TITLE
+
+    @property
+    def hls(self) -> bool:
+        """Whether sessions authenticate with HLS-GMAC (both keys given)."""
+        return self.encryption_key is not None and self.authentication_key is not None
+
+    def hls_keys(self) -> Keys | None:
+        """The HLS-GMAC keys, for the one place that needs them (the session)."""
+        if self.encryption_key is None or self.authentication_key is None:
+            return None
+        return Keys(
+            bytes.fromhex(self.encryption_key.reveal()),
+            bytes.fromhex(self.authentication_key.reveal()),
+        )
+
+    @property
+    def authenticated(self) -> bool:
+        """LLS or HLS: an association that may write (the public one only reads)."""
+        return self.password is not None or self.hls
+
+    @property
+    def description(self) -> str:
+        """How logs and the diagnostics topic name this port (never the password)."""
+        where = f"tcp://{self.host}:{self.port}" if self.kind == "tcp" else self.path
+        return f"{where} ({self.protocol})"
+
+    @property
+    def client_address(self) -> int:
+        """The client SAP (PROTOCOL.md 2.3.2): 19 optical, 18 primary module, 20 CCC module, all
+        LLS (or HLS-GMAC with keys); 16 (public, read-only) without either."""
+        if not self.authenticated:
+            return 16
+        return {"optical": 19, "primary_module": 18, "ccc": 20}[self.association]
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfig:
+    """One meter: its ports, keys, time zone, allowed commands and the scalers its push lacks."""
+
+    name: str  # the index-based default name keeps log lines distinct before the serial is known
+    ccc: CccPortConfig | None
+    serial: str | None = None
+    encryption_key: Secret | None = None
+    authentication_key: Secret | None = None
+    timezone: ZoneInfo | None = None
+    resolution: Resolution = field(default_factory=Resolution)
+    p1: bool = False
+    optical: OpticalPortConfig | None = None
+    commands: frozenset[str] = frozenset()
+
+    def keys(self) -> Keys | None:
+        """The GCM keys for the decoder, or None for a plaintext meter."""
+        if self.encryption_key is None:
+            return None
+        ak = self.authentication_key
+        return Keys(
+            bytes.fromhex(self.encryption_key.reveal()),
+            None if ak is None else bytes.fromhex(ak.reveal()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    """The broker connection. Only ``password`` is secret; TLS files are paths, not contents."""
+
+    host: str = "localhost"
+    port: int = 1883
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    username: str | None = None
+    password: Secret | None = None
+    client_id: str | None = None
+    keepalive: int = 60
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    tls_insecure: bool = False
+    base_topic: str = "omnipower"
+    queue_size: int = 1000
+    discovery: bool = False
+    discovery_prefix: str = "homeassistant"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """The whole validated file."""
+
+    gateway_id: str
+    state_dir: Path
+    timezone: ZoneInfo | None
+    diagnostics_interval: float
+    mqtt: MqttConfig
+    meters: tuple[MeterConfig, ...]
+    command_secret: Secret | None = None
