@@ -20,7 +20,7 @@ from .models import ConfigError, GatewayConfig
 from .sections import commands_secret, meter_section, mqtt_section
 from .table import Table, zone
 
-__all__ = ["host_zone", "load_config", "parse_config"]
+__all__ = ["host_zone", "load_config", "parse_config", "state_dir_problem"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,9 +48,12 @@ def warn_if_readable(path: Path) -> None:
         mode = path.stat().st_mode
     except OSError:
         return
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
+    # Group read is how the service user reads a root-owned file (0640 root:omnipower, as the
+    # README installs it); only a file everyone can read gives the keys away.
+    if mode & stat.S_IROTH:
         _LOGGER.warning(
-            "%s holds the meter keys and is readable by group or others: run chmod 600 %s",
+            "%s holds the meter keys and is readable by every user: run chmod 600 %s (or 640, "
+            "owned by root and the service's group)",
             path,
             path,
         )
@@ -99,6 +102,25 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path = Path()) -> Gateway
         mqtt=mqtt,
         meters=meters,
         command_secret=command_secret,
+    )
+
+
+def state_dir_problem(path: Path) -> tuple[bool, str] | None:
+    """What is wrong with the state directory for this user, for ``--check``: (fatal, text).
+
+    An existing directory must be writable (the invocation counters live there). A missing one
+    is only a warning: systemd's ``StateDirectory=`` creates it when the service starts, after
+    the README runs ``--check``.
+    """
+    if path.is_dir():
+        if os.access(path, os.W_OK | os.X_OK):
+            return None
+        return True, f"gateway.state_dir {path} is not writable by this user (uid {os.getuid()})"
+    if path.exists():
+        return True, f"gateway.state_dir {path} exists but is not a directory"
+    return False, (
+        f"gateway.state_dir {path} does not exist yet: the service creates it "
+        "(systemd StateDirectory=) or create it writable for the user that runs the gateway"
     )
 
 
