@@ -8,6 +8,9 @@ PYTEST_HA := $(PY) -m pytest -p no:cacheprovider
 # a second venv with the runtime and the core test tools only (no Home Assistant).
 VENV311 := .venv311
 PY311 := $(VENV311)/bin/python
+# `make demo` needs the runtime and its embedded broker only: no Home Assistant, no test tools,
+# no apt. Its own small venv, so trying the demo does not install the test stack.
+VENV_DEMO := .venv-demo
 
 .PHONY: setup setup311 demo test lint typecheck check-deploy test-core test-core-311 test-ha bench \
 	clean test-ha-current
@@ -32,10 +35,17 @@ $(VENV311)/.installed: pyproject.toml
 setup311: $(VENV311)/.installed
 	@scripts/ensure-mosquitto
 
+$(VENV_DEMO)/.installed: pyproject.toml
+	@test -x $(VENV_DEMO)/bin/python || \
+		"$$(scripts/python313 2>/dev/null || command -v python3)" -m venv $(VENV_DEMO)
+	$(VENV_DEMO)/bin/python -m pip install -q --upgrade pip
+	$(VENV_DEMO)/bin/python -m pip install -q -e '.[demo]' --config-settings editable_mode=compat
+	@touch $@
+
 # The main job: an emulated meter on a pty, the gateway on it, an embedded MQTT broker and a
 # live view of the readings (Ctrl-C stops). `omnipower demo --help` lists the options.
-demo: setup
-	$(VENV)/bin/omnipower demo
+demo: $(VENV_DEMO)/.installed
+	$(VENV_DEMO)/bin/omnipower demo
 
 # Only the trees that exist: the Home Assistant integration lands after the core.
 PY_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo custom_components benchmarks tests)
@@ -78,4 +88,4 @@ bench: setup
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(VENV311) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV311) $(VENV_DEMO) .mypy_cache .ruff_cache .pytest_cache .hypothesis
