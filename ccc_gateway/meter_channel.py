@@ -107,6 +107,7 @@ class MeterChannel:
         self._info_sent = False
         self._port_lost = False
         self._unnamed_warned = False
+        self._first_push_logged = False
         self._discovery = (
             DiscoveryAnnouncer(gateway.topics, gateway.config.mqtt.discovery_prefix)
             if gateway.config.mqtt.discovery
@@ -200,6 +201,16 @@ class MeterChannel:
             self.publish_info()
         ts = meter_time(push, self.zone, now)
         topics = self.gateway.topics
+        if not self._first_push_logged:
+            # After "connected to MQTT broker" the log would otherwise stay silent while it works.
+            _LOGGER.info(
+                "%s: first push from meter %s decoded (%d values), publishing to %s",
+                self.config.name,
+                meter_id,
+                len(push.readings),
+                topics.meter(meter_id, "power"),
+            )
+            self._first_push_logged = True
         power = power_payload(push, ts)
         energy = energy_payload(push, ts)
         if power is not None:

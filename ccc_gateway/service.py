@@ -133,6 +133,12 @@ class Gateway:
         )
         for channel in self.channels:
             channel.publish_info()
+        try:
+            await self._run_tasks()
+        finally:
+            _LOGGER.info("omnipower gateway %s stopped", self.config.gateway_id)
+
+    async def _run_tasks(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.publisher.run(), name="mqtt")
             for channel in self.channels:

@@ -85,6 +85,7 @@ class OpticalChannel:
         self.port = port
         self.meter = meter
         self._lost = False
+        self._answered = False
         self._last_change_command: str | None = None
         self.poller = OpticalPoller(
             port,
@@ -147,7 +148,14 @@ class OpticalChannel:
         self.meter.record_optical_error(error)
 
     def _ok(self) -> None:
-        if self._lost:
+        if not self._answered:
+            _LOGGER.info(
+                "%s: first optical poll on %s answered",
+                self.meter.config.name,
+                self.port.description,
+            )
+            self._answered = True
+        elif self._lost:
             _LOGGER.info(
                 "%s: optical port %s answers again", self.meter.config.name, self.port.description
             )

@@ -71,7 +71,9 @@ def test_encrypted_vector_takes_its_id_from_the_push(tmp_path: Path) -> None:
 
 
 def test_wrong_key_names_the_meter_from_the_system_title(tmp_path: Path) -> None:
-    gateway = make_gateway(tmp_path, encryption_key="00" * 16, authentication_key="11" * 16)
+    # A wrong key, not the placeholder (one digit repeated), which the config refuses up front.
+    wrong = "0123456789abcdef" * 2
+    gateway = make_gateway(tmp_path, encryption_key=wrong, authentication_key=wrong[::-1])
     gateway.channels[0].port_data(frame(RADIUS))
     messages = published(gateway)
     assert set(messages) == {"info", "diagnostics"}
