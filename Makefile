@@ -48,10 +48,12 @@ demo: $(VENV_DEMO)/.installed
 	$(VENV_DEMO)/bin/omnipower demo
 
 # Only the trees that exist: the Home Assistant integration lands after the core.
-PY_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo custom_components benchmarks tests)
+PY_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo omnipower-gateway custom_components \
+	benchmarks tests)
 TYPED_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo custom_components/omnipower \
 	benchmarks)
-CORE_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo benchmarks)
+CORE_TREES = $(wildcard ccc_gateway meter_emulator omnipower_demo benchmarks \
+	omnipower-gateway/rootfs/options_to_toml.py)
 
 lint: setup
 	$(VENV)/bin/ruff check .
