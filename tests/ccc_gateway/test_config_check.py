@@ -12,6 +12,7 @@ import pytest
 from ccc_gateway.cli import main
 from ccc_gateway.config import ConfigError, load_config, parse_config
 from ccc_gateway.config.loader import state_dir_problem
+from ccc_gateway.config.models import ConfigErrors
 from tests.ccc_gateway.test_config import EK, minimal
 
 
@@ -91,3 +92,41 @@ def test_an_unwritable_state_dir_is_fatal(tmp_path: Path) -> None:
 
 def test_a_writable_state_dir_is_fine(tmp_path: Path) -> None:
     assert state_dir_problem(tmp_path) is None
+
+
+def test_every_wrong_table_is_reported_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = {
+        "gateway": {"diagnostics_interval": 0},
+        "mqtt": {"port": 70000},
+        "meters": [
+            {"encyption_key": EK, "ccc": {"port": "/dev/ttyUSB0"}},
+            {"encryption_key": "0" * 32, "ccc": {"port": "/dev/ttyUSB1"}},
+        ],
+        "extra": 1,
+    }
+    with pytest.raises(ConfigErrors) as error:
+        parse_config(data)
+    keys = [e.key for e in error.value.errors]
+    assert keys == [
+        "gateway.diagnostics_interval",
+        "mqtt.port",
+        "meters[0].encyption_key",
+        "meters[1].encryption_key",
+        "extra",
+    ]
+    assert error.value.key == "gateway.diagnostics_interval"
+    text = str(error.value)
+    assert text.startswith("5 errors:")
+    assert "did you mean encryption_key?" in text
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        "[gateway]\ndiagnostics_interval = 0\n[mqtt]\nport = 70000\n"
+        '[[meters]]\n[meters.ccc]\nport = "/dev/x"\n'
+    )
+    path.chmod(0o600)
+    with caplog.at_level(logging.ERROR):
+        assert main(["gateway", "--config", str(path), "--check"]) == 2
+    assert "gateway.diagnostics_interval" in caplog.text
+    assert "mqtt.port" in caplog.text
