@@ -11,6 +11,7 @@ from typing import Any, Final
 from rich.console import Console
 from rich.table import Table
 
+from .plausibility import assumed_scalers, implausible
 from .protocol import (
     CosemDateTime,
     OmnipowerError,
@@ -54,42 +55,6 @@ def no_frames_message(received: int, seconds: float | None) -> str:
         within = f" in {seconds:g} s" if seconds is not None else ""
         return f"no bytes arrived{within}: {SILENT_HINT}"
     return f"{received} bytes, no frame start: {GARBAGE_HINT}"
-
-
-#: Per unit: the largest value a household meter can show, and the option that fixes a scaler
-#: guessed wrong. The meter sends no scalers in its push, so a wrong default shows as an
-#: impossible value (22,199 V on a 0.01 V meter, 909.99 A on a 0.001 A CT meter, 320 GWh).
-_PLAUSIBLE: Final[dict[str, tuple[float, str]]] = {
-    "V": (300, "--voltage-resolution 0.01"),
-    "A": (200, "--current-resolution 0.001"),
-    "Wh": (50_000_000, "--energy-resolution 1"),
-    "varh": (50_000_000, "--energy-resolution 1"),
-}
-
-
-def assumed_scalers(push: Push) -> dict[str, int]:
-    """Unit → the decimal scaler applied to it in *push*; the meter does not send these."""
-    out: dict[str, int] = {}
-    for reading in push.readings.values():
-        if reading.scaler is not None and reading.unit in ("Wh", "varh", "V", "A"):
-            out.setdefault(reading.unit, reading.scaler)
-    return out
-
-
-def implausible(push: Push) -> list[str]:
-    """One line per value no household meter shows, with the option that would fix it."""
-    flags = []
-    for reading in push.readings.values():
-        bound = _PLAUSIBLE.get(reading.unit or "")
-        if bound is None or not isinstance(reading.value, int | float):
-            continue
-        limit, option = bound
-        if abs(reading.value) > limit:
-            flags.append(
-                f"{reading.name} = {reading.value:,} {reading.unit} is not physical for a "
-                f"household meter: the assumed scaler is probably wrong, try {option}"
-            )
-    return flags
 
 
 class UsageError(Exception):

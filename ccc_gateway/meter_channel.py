@@ -32,6 +32,7 @@ from .mqtt.payloads import (
 )
 from .optical.channel import CAPABILITIES, OpticalChannel, OpticalPortFactory
 from .optical.session import OpticalError
+from .plausibility import assumed_scalers, implausible
 from .ports import ByteSource, PortUnavailable, ReplayPort, SerialPort, TcpPort
 from .protocol import FrameRejected, PushDecoder, PushReceived, SecurityContext
 
@@ -210,6 +211,15 @@ class MeterChannel:
                 len(push.readings),
                 topics.meter(meter_id, "power"),
             )
+            scalers = assumed_scalers(push)
+            if scalers:
+                _LOGGER.info(
+                    "%s: scalers assumed (the push sends none): %s",
+                    self.config.name,
+                    ", ".join(f"{unit} x10^{scaler}" for unit, scaler in scalers.items()),
+                )
+            for flag in implausible(push, config=True):
+                _LOGGER.warning("%s: %s", self.config.name, flag)
             self._first_push_logged = True
         power = power_payload(push, ts)
         energy = energy_payload(push, ts)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ccc_gateway.cli import main
-from ccc_gateway.decode_report import assumed_scalers, implausible
+from ccc_gateway.plausibility import assumed_scalers, implausible
 from ccc_gateway.protocol import Resolution, decode_frame
 from tests.vectors import frame
 

@@ -78,3 +78,28 @@ async def test_first_optical_poll_and_stop_are_logged(
                 await task
     assert caplog.text.count("house: first optical poll on") == 1
     assert "omnipower gateway omnipower stopped" in caplog.text
+
+
+def test_the_first_push_names_the_assumed_scalers_and_flags_impossible_values(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = parse_config(
+        {
+            "gateway": {"state_dir": str(tmp_path), "timezone": "Europe/Oslo"},
+            "meters": [
+                {
+                    "name": "house",
+                    "serial": "12345678",
+                    "ccc": {"port": "/dev/null"},
+                    # A wrong setting on purpose: the 10 Wh registers read as kWh.
+                    "resolution": {"energy_scaler": 3},
+                }
+            ],
+        }
+    )
+    with caplog.at_level(logging.INFO):
+        Gateway(config).channels[0].port_data(frame("no_1ph_list2_plain"))
+    assert "scalers assumed (the push sends none)" in caplog.text
+    assert "Wh x10^3" in caplog.text
+    assert "active_energy_import" in caplog.text
+    assert "energy_scaler = 0 in the meter's [meters.resolution]" in caplog.text
