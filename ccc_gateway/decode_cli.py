@@ -25,6 +25,7 @@ from .protocol import (
     OmnipowerError,
     Resolution,
     SecurityContext,
+    SecurityPolicy,
 )
 from .protocol.p1 import P1TelegramReader
 
@@ -78,6 +79,14 @@ def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--key", help="encryption key, KeyType 64 (GPK60), 32 hex digits")
     parser.add_argument("--auth-key", help="authentication key, KeyType 65 (GPK61), 32 hex digits")
+    parser.add_argument(
+        "--security",
+        choices=[p.value for p in SecurityPolicy],
+        default=SecurityPolicy.AUTHENTICATED.value,
+        help="as the meter's `security` setting: authenticated (default) accepts only pushes "
+        "whose GCM tag verified; encryption_only also accepts security control 0x20 (no tag). "
+        "With --key, plaintext frames are refused either way, as the gateway refuses them",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--energy-resolution",
@@ -165,10 +174,13 @@ def run_decode(args: argparse.Namespace) -> int:
             )
         elif args.auth_key:
             raise UsageError("--auth-key needs --key as well (the encryption key, KeyType 64)")
+        policy = SecurityPolicy(args.security)
         if args.port or args.tcp:
             from .decode_live import run_live
 
-            return run_live(args, keys=keys, resolution=_resolution(args), console=console)
+            return run_live(
+                args, keys=keys, resolution=_resolution(args), console=console, policy=policy
+            )
         data = _read_capture(args.file) if args.file else parse_hex(args.hex, "the frame")
         if not data:
             raise UsageError("nothing to decode")
@@ -177,7 +189,7 @@ def run_decode(args: argparse.Namespace) -> int:
         return 2
     reports = decode_all(
         data,
-        security=SecurityContext(keys=keys),
+        security=SecurityContext(keys=keys, policy=policy),
         resolution=_resolution(args),
         single=args.file is None,
     )

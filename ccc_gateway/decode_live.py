@@ -24,6 +24,7 @@ from .protocol import (
     Keys,
     Resolution,
     SecurityContext,
+    SecurityPolicy,
 )
 
 __all__ = ["run_live"]
@@ -53,6 +54,7 @@ async def _live(
     resolution: Resolution,
     console: Console,
     save: BinaryIO | None,
+    policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED,
 ) -> int:
     try:
         stream, writer = await _open(args)
@@ -62,7 +64,7 @@ async def _live(
     status = Console(stderr=True, highlight=False, soft_wrap=True)
     status.print(f"waiting for frames on {where}; Ctrl-C stops")
     try:
-        return await _decode_stream(args, stream, keys, resolution, console, save, status)
+        return await _decode_stream(args, stream, keys, resolution, console, save, status, policy)
     finally:
         writer.close()
 
@@ -75,8 +77,9 @@ async def _decode_stream(
     console: Console,
     save: BinaryIO | None,
     status: Console,
+    policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED,
 ) -> int:
-    security = SecurityContext(keys=keys)
+    security = SecurityContext(keys=keys, policy=policy)
     frames = FrameReader()
     count = failed = received = 0
     loop = asyncio.get_running_loop()
@@ -123,13 +126,18 @@ async def _decode_stream(
 
 
 def run_live(
-    args: argparse.Namespace, *, keys: Keys | None, resolution: Resolution, console: Console
+    args: argparse.Namespace,
+    *,
+    keys: Keys | None,
+    resolution: Resolution,
+    console: Console,
+    policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED,
 ) -> int:
     """Decode until --count frames, --seconds elapsed, the port closes, or Ctrl-C."""
     save = Path(args.save).open("ab") if args.save else None  # noqa: SIM115 - closed below
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            return asyncio.run(_live(args, keys, resolution, console, save))
+            return asyncio.run(_live(args, keys, resolution, console, save, policy))
         return 130
     finally:
         if save is not None:

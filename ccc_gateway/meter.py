@@ -15,11 +15,9 @@ from enum import Enum
 from typing import Final
 
 from .protocol import Push, RemoteProtocolError
-from .protocol.apdu import ApduTag, parse_ciphered_apdu, strip_llc
-from .protocol.hdlc import parse_frame
 from .protocol.obis import GS1_METER_ID, METER_NUMBER, METER_TYPE
 
-__all__ = ["ErrorRecord", "MeterView", "PortState", "PortStatus", "system_title_of"]
+__all__ = ["ErrorRecord", "MeterView", "PortState", "PortStatus", "serial_from_title"]
 
 #: Kamstrup system titles are "KAME" followed by the serial number as 4 big-endian bytes.
 _KAMSTRUP_TITLE: Final = b"KAME"
@@ -56,25 +54,6 @@ class ErrorRecord:
     at: datetime
 
 
-def system_title_of(raw: bytes) -> bytes | None:
-    """The system title of a (possibly rejected) ciphered frame, read from its clear header.
-
-    A frame rejected for its keys or its counter still names its sender; that is how a meter
-    with wrong keys gets a topic (and diagnostics) before any push ever decoded.
-    """
-    try:
-        frame = parse_frame(raw)
-        apdu = strip_llc(frame.information)
-        if not apdu or apdu[0] not in (
-            ApduTag.GENERAL_GLO_CIPHERING,
-            ApduTag.GENERAL_DED_CIPHERING,
-        ):
-            return None
-        return parse_ciphered_apdu(apdu).system_title
-    except RemoteProtocolError:
-        return None
-
-
 def serial_from_title(system_title: bytes) -> str | None:
     """The 8-digit serial in a Kamstrup system title ("KAME" + 4 bytes), else None."""
     if len(system_title) == 8 and system_title[:4] == _KAMSTRUP_TITLE:
@@ -86,9 +65,10 @@ def serial_from_title(system_title: bytes) -> str | None:
 class MeterView:
     """What the gateway knows about one meter. ``meter_id`` names its MQTT topics.
 
-    The id comes from the configuration when set; otherwise from the first source seen (the
-    meter number or serial in the push, else the system title, else the GS1 id) and then stays
-    fixed for the process, so topics never move under a consumer.
+    The id comes from the configuration when set; otherwise from the first push that passed
+    every check (the meter number or serial in it, else its system title, else the GS1 id) and
+    then stays fixed for the process, so topics never move under a consumer. A rejected frame
+    never names the meter.
     """
 
     name: str
@@ -142,14 +122,14 @@ class MeterView:
         return self._info_key() != before
 
     def record_rejection(self, error: RemoteProtocolError, raw: bytes, *, now: datetime) -> None:
-        """Count a rejected frame under its error code and remember it as the last error."""
+        """Count a rejected frame under its error code and remember it as the last error.
+
+        A rejected frame teaches nothing about the meter: its system title is as forgeable as
+        the rest of it, so the id (and with it every topic) comes only from checked pushes or
+        the configuration (issue 10). The counts wait in the view until the meter has an id.
+        """
         self.errors[error.code] += 1
         self.last_error = ErrorRecord(error.code, str(error), error.hint, now)
-        if self.meter_id is None:
-            title = system_title_of(raw)
-            if title is not None:
-                self.system_title = title
-                self._settle_id()
 
     def record_identity(self, values: dict[str, object]) -> bool:
         """Identity read over the optical port; True when the info topic changed."""

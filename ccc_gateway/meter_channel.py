@@ -64,6 +64,9 @@ class GatewayLink(Protocol):
     def put(self, message: Message) -> None:
         """Hand a message to the publisher (never blocks)."""
 
+    def command_counters(self, meter_id: str) -> dict[str, int] | None:
+        """Final command answers for *meter_id* by status and reason; None without commands."""
+
 
 def port_for(config: CccPortConfig) -> Callable[[], ByteSource]:
     """A factory of fresh port objects (ports are reusable but the loop makes a new one each
@@ -99,7 +102,12 @@ class MeterChannel:
         if config.ccc is not None:
             self.view.ports["ccc"] = PortStatus("ccc", config.ccc.description)
         self.decoder = PushDecoder(
-            security=SecurityContext(keys=config.keys(), store=store),
+            security=SecurityContext(
+                keys=config.keys(),
+                store=store,
+                policy=config.security,
+                route=config.hdlc_route(),
+            ),
             resolution=config.resolution,
             p1=config.p1,
         )
@@ -244,6 +252,14 @@ class MeterChannel:
                 error.hint,
             )
             self._failing_code = error.code
+            if self.view.meter_id is None and not self._unnamed_warned:
+                # A rejected frame never names the meter (its system title is forgeable too).
+                _LOGGER.warning(
+                    "%s: no checked push has named this meter yet, so its diagnostics wait; "
+                    "set serial in its [[meters]] table to see them at once",
+                    self.config.name,
+                )
+                self._unnamed_warned = True
         else:
             _LOGGER.debug("%s: frame rejected again (%s: %s)", self.config.name, error.code, error)
         if error.code in _CHECKSUM_CODES:
@@ -273,7 +289,7 @@ class MeterChannel:
             self._energy_ts = ts
         merged = {"ts": self._energy_ts.isoformat(), "schema": 1, **self._energy}
         self.gateway.put(
-            Message(self.gateway.topics.meter(meter_id, "energy"), dumps(merged), Delivery.STATE)
+            Message(self.gateway.topics.meter(meter_id, "energy"), dumps(merged), Delivery.SERIES)
         )
         self._discover("energy", merged)
 
@@ -382,6 +398,9 @@ class MeterChannel:
         if not self._info_sent:
             self.publish_info()
         payload = diagnostics_payload(self.view, self.now())
+        commands = self.gateway.command_counters(meter_id)
+        if commands is not None:
+            payload["commands"] = commands
         self.gateway.put(
             Message(
                 self.gateway.topics.meter(meter_id, "diagnostics"), dumps(payload), Delivery.STATE

@@ -36,15 +36,37 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _serve(gateway: Gateway) -> None:
-    """Run until SIGTERM/SIGINT, then cancel cleanly (the publisher announces ``offline``)."""
-    task = asyncio.current_task()
-    assert task is not None
+    """Run until SIGTERM/SIGINT, then stop cleanly: :meth:`Gateway.aclose` answers every pending
+    command before the publisher says ``offline`` and disconnects. A second signal during that
+    stop cancels it (still ``offline``, but queued answers may be lost)."""
     loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    run = asyncio.create_task(gateway.run(), name="gateway")
+
+    def again() -> None:
+        _LOGGER.warning("second stop signal: stopping at once")
+        run.cancel()
+
+    def first() -> None:
+        stop.set()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, again)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await gateway.run()
+            loop.add_signal_handler(sig, first)
+    waiter = asyncio.create_task(stop.wait(), name="stop-signal")
+    try:
+        await asyncio.wait({run, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set() and not run.done():
+            _LOGGER.info("stopping: answering pending commands, then offline")
+            await gateway.aclose()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        _LOGGER.info("stopped")
+    finally:
+        waiter.cancel()
 
 
 def run_gateway(args: argparse.Namespace) -> int:

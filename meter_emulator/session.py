@@ -38,6 +38,7 @@ __all__ = ["control_handlers", "meter_state"]
 def meter_state(meter: Meter) -> dict[str, Any]:
     """Everything a client may read, JSON-ready."""
     p = meter.prepayment
+    records = meter.debiting.records
     return {
         "true_time": meter.true_time().isoformat(),
         "meter_time": meter.local().isoformat(),
@@ -87,8 +88,17 @@ def meter_state(meter: Meter) -> dict[str, Any]:
             {"local": e.local.isoformat(), "kind": e.kind, "detail": e.detail}
             for e in list(meter.events.entries)[-20:]
         ],
+        "event_log": meter.event_log.recent(20),
+        "pq_log": meter.pq_log.recent(20),
         "load_profile_entries": len(meter.load_profile.entries),
         "billing_periods": meter.debiting.stop_count,
+        "billing": {
+            **meter.peaks.view(),
+            "hour_counter": meter.debiting.hour_counter,
+            "last_period": (
+                {"local": records[-1].local.isoformat(), **records[-1].values} if records else None
+            ),
+        },
         "invocation_counter": meter.invocation_counter,
         "led": meter.led(),
         "s0": dataclasses.asdict(meter.s0_output()),

@@ -183,7 +183,12 @@ async def serve_demo(
                             "timezone": "Europe/Copenhagen",
                             "diagnostics_interval": 5,
                         },
-                        "mqtt": {"host": host, "port": port},
+                        # amqtt speaks MQTT 3.1.1 only: say so rather than probe 5 first.
+                        "mqtt": {
+                            "host": host,
+                            "port": port,
+                            **({"protocol": "3.1.1"} if embedded else {}),
+                        },
                         "meters": [
                             {
                                 "name": "demo",

@@ -1,14 +1,16 @@
 """Argument rules of each command (names and meaning in docs/mqtt.md).
 
-Each validator returns the normalised arguments or raises :class:`ArgumentInvalid`; nothing
-reaches the meter before this passed.
+Each validator returns the normalised arguments or raises :class:`ArgumentInvalid`, and nothing
+else, whatever JSON it is given; nothing reaches the meter before this passed. Integer
+arguments take JSON integers only (``1.0`` is not relay 1, ``true`` is not 1): a float that
+happens to equal an integer is a client bug, and would name an object like ``relay_1.0``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 __all__ = ["COMMANDS", "ArgumentInvalid", "validate_arguments"]
@@ -31,10 +33,27 @@ def _choice(args: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
-def _number(args: dict[str, Any], name: str, low: float, high: float) -> float:
+def _integer(args: dict[str, Any], name: str, choices: tuple[int, ...]) -> int:
     value = args.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value not in choices:
+        raise ArgumentInvalid(f'"{name}" must be the integer {_or(choices)}')
+    return value
+
+
+def _or(choices: tuple[int, ...]) -> str:
+    names = [str(choice) for choice in choices]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _number(args: dict[str, Any], name: str, low: float, high: float) -> float:
+    """A finite JSON number in [low, high]."""
+    value = args.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ArgumentInvalid(f'"{name}" must be a number')
+    # Compared before any float(): a 400-digit integer has no float (OverflowError), and
+    # int-to-float comparisons in Python are exact.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ArgumentInvalid(f'"{name}" must be a finite number')
     if not low <= value <= high:
         raise ArgumentInvalid(f'"{name}" must be between {low:g} and {high:g}')
     return float(value)
@@ -47,9 +66,7 @@ def _breaker(args: dict[str, Any]) -> dict[str, Any]:
 
 def _relay(args: dict[str, Any]) -> dict[str, Any]:
     _only(args, "relay", "on")
-    relay = args.get("relay")
-    if relay not in (1, 2) or isinstance(relay, bool):
-        raise ArgumentInvalid('"relay" must be 1 or 2')
+    relay = _integer(args, "relay", (1, 2))
     if not isinstance(args.get("on"), bool):
         raise ArgumentInvalid('"on" must be true or false')
     return {"relay": relay, "on": args["on"]}
@@ -62,10 +79,7 @@ def _tariff(args: dict[str, Any]) -> dict[str, Any]:
         if "tariff" in args:
             raise ArgumentInvalid('"tariff" is only given with mode "force"')
         return {"mode": "auto"}
-    tariff = args.get("tariff")
-    if tariff not in (1, 2, 3, 4) or isinstance(tariff, bool):
-        raise ArgumentInvalid('"tariff" must be 1, 2, 3 or 4')
-    return {"mode": "force", "tariff": tariff}
+    return {"mode": "force", "tariff": _integer(args, "tariff", (1, 2, 3, 4))}
 
 
 def _top_up(args: dict[str, Any]) -> dict[str, Any]:
@@ -74,8 +88,19 @@ def _top_up(args: dict[str, Any]) -> dict[str, Any]:
     return {"energy_kwh": _number(args, "energy_kwh", 0.001, 100_000)}
 
 
+#: AlarmLimit (1.1.130.0.7.255) is a u16 in whole kWh (PROTOCOL.md 2.3.4): 7.5 would be
+#: written as 8, so it is refused here, before anything reaches the meter.
+ALARM_LIMIT_RESOLUTION_KWH: Final = 1.0
+
+
 def _alarm_limit(args: dict[str, Any]) -> dict[str, Any]:
     _only(args, "energy_kwh")
+    value = args.get("energy_kwh")
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        raise ArgumentInvalid(
+            f'"energy_kwh" {value:g} is not a whole number: the meter\'s alarm limit register '
+            f"has a resolution of {ALARM_LIMIT_RESOLUTION_KWH:g} kWh"
+        )
     return {"energy_kwh": _number(args, "energy_kwh", 0, 65_535)}
 
 
@@ -93,6 +118,10 @@ def _time(value: Any, name: str) -> datetime:
         raise ArgumentInvalid(f'"{name}" is not ISO 8601') from None
     if moment.tzinfo is None:
         raise ArgumentInvalid(f'"{name}" needs a UTC offset')
+    try:
+        moment.astimezone(UTC)  # year 1 at +01:00 has no UTC form: OverflowError on compare
+    except OverflowError:
+        raise ArgumentInvalid(f'"{name}" is out of range') from None
     return moment
 
 

@@ -4,7 +4,13 @@ Every message gets exactly one final answer: ``rejected`` or ``expired`` straigh
 or ``accepted`` followed by ``done`` (with the state read back from the meter) or ``failed`` (with
 a reason). Commands for one meter run one at a time, in arrival order, because the optical port
 is half-duplex; a command still waiting when it expires is answered ``expired`` and never reaches
-the meter. Each decision is one audit log line.
+the meter. Each decision is one audit log line. :meth:`CommandDispatcher.receive` never raises,
+whatever arrives.
+
+At shutdown :meth:`CommandDispatcher.aclose` drains: commands still queued are answered
+``failed``/``shutdown`` without reaching the meter, the running one may finish within a grace
+period (then it is cancelled and answered ``shutdown``: it may have run), and messages arriving
+meanwhile are refused ``shutdown``; the service disconnects only after these answers are out.
 
 The meter side is a :class:`CommandExecutor` (the optical DLMS client in the service, a scripted
 one in tests): it performs the command *and* confirms it by reading the state back, raising
@@ -72,17 +78,24 @@ class CommandResult:
     state: Mapping[str, Any] | None = None
 
     def payload(self, now: datetime) -> dict[str, Any]:
-        """The contract's JSON object."""
+        """The contract's JSON object; every string is valid UTF-8 (a text quoting a lone
+        surrogate from the command's JSON would otherwise fail to encode and lose the answer)."""
         return {
             "ts": now.isoformat(),
             "schema": 1,
-            "id": self.id,
-            "command": self.command,
+            "id": _utf8(self.id),
+            "command": _utf8(self.command),
             "status": self.status,
             "reason": self.reason,
-            "text": self.text,
+            "text": _utf8(self.text),
             "state": None if self.state is None else dict(self.state),
         }
+
+
+def _utf8(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(slots=True)
@@ -105,7 +118,11 @@ class CommandDispatcher:
     answer: Callable[[CommandResult], None]
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     counters: dict[str, int] = field(default_factory=dict)
+    #: The same counts per meter id, for that meter's diagnostics topic.
+    meter_counters: dict[str, dict[str, int]] = field(default_factory=dict)
     _queues: dict[str, _MeterQueue] = field(default_factory=dict)
+    _closing: bool = False
+    _accepting: bool = True
 
     def receive(
         self,
@@ -116,6 +133,26 @@ class CommandDispatcher:
         clear_retained: Callable[[str], None] | None = None,
     ) -> None:
         """One incoming message (never raises, never blocks)."""
+        try:
+            self._receive(topic, payload, retained=retained, clear_retained=clear_retained)
+        except Exception:
+            # Unreachable by design (the guard answers everything); if a bug gets here the
+            # message is still answered rather than lost in the MQTT handler.
+            _AUDIT.exception("command on %s could not be handled; please report it", topic)
+            meter = _meter_of(topic, self.guard.base_topic)
+            self._finish(
+                CommandResult(meter, None, None, "rejected", "internal_error", "gateway bug"),
+                topic=topic,
+            )
+
+    def _receive(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retained: bool,
+        clear_retained: Callable[[str], None] | None,
+    ) -> None:
         if topic.endswith("/cmd/result"):
             return  # our own answers come back through the cmd/+ subscription: never a command
         if not payload:
@@ -133,8 +170,24 @@ class CommandDispatcher:
                 topic=topic,
             )
             return
+        if self._closing or not self._accepting:
+            self.guard.release(command)
+            self._finish(
+                CommandResult(
+                    command.meter,
+                    command.id,
+                    command.name,
+                    "rejected",
+                    "shutdown",
+                    "the gateway is stopping; nothing was sent to the meter (the same id may "
+                    "be sent again)",
+                ),
+                topic=topic,
+            )
+            return
         slot = self._queues.setdefault(command.meter, _MeterQueue())
         if slot.queue.full():
+            self.guard.release(command)
             self._finish(
                 CommandResult(
                     command.meter,
@@ -142,7 +195,8 @@ class CommandDispatcher:
                     command.name,
                     "rejected",
                     "busy",
-                    f"{MAX_QUEUED} commands are already waiting for this meter",
+                    f"{MAX_QUEUED} commands are already waiting for this meter; retry later "
+                    "(the same id may be sent again)",
                 ),
                 topic=topic,
             )
@@ -162,25 +216,47 @@ class CommandDispatcher:
                 self._work(command.meter, slot), name=f"commands:{command.meter}"
             )
 
-    async def aclose(self) -> None:
-        """Stop the workers; commands still queued are answered ``failed``/``shutdown``."""
-        for slot in self._queues.values():
-            if slot.worker is not None:
-                slot.worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await slot.worker
-            while not slot.queue.empty():
-                command = slot.queue.get_nowait()
-                self._finish(
-                    CommandResult(
-                        command.meter,
-                        command.id,
-                        command.name,
-                        "failed",
-                        "shutdown",
-                        "the gateway stopped before the command ran",
+    def stop_accepting(self) -> None:
+        """From now on every accepted command is refused ``shutdown`` (the service stops)."""
+        self._accepting = False
+
+    async def aclose(self, grace: float = 0.0) -> None:
+        """Answer every pending command before returning (the service then disconnects).
+
+        Queued commands are answered ``failed``/``shutdown`` and never reach the meter; a
+        running one gets up to *grace* seconds to finish with its real answer, then it is
+        cancelled and answered ``shutdown``. Commands arriving meanwhile are refused
+        ``shutdown``. Afterwards the dispatcher is idle and may be used again.
+        """
+        self._closing = True
+        try:
+            for slot in self._queues.values():
+                while not slot.queue.empty():
+                    command = slot.queue.get_nowait()
+                    self.guard.release(command)
+                    self._finish(
+                        CommandResult(
+                            command.meter,
+                            command.id,
+                            command.name,
+                            "failed",
+                            "shutdown",
+                            "the gateway stopped before the command ran; nothing was sent to "
+                            "the meter (the same id may be sent again)",
+                        )
                     )
-                )
+            workers = [s.worker for s in self._queues.values() if s.worker is not None]
+            running = [w for w in workers if not w.done()]
+            if running and grace > 0:
+                # asyncio.wait, not asyncio.timeout: this may run in a task that is itself
+                # being cancelled, where Python 3.11's timeout misreads the cancellation.
+                await asyncio.wait(running, timeout=grace)
+            for worker in workers:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+        finally:
+            self._closing = False
 
     async def _work(self, meter: str, slot: _MeterQueue) -> None:
         while not slot.queue.empty():
@@ -228,10 +304,15 @@ class CommandDispatcher:
         return CommandResult(*ids, "done", None, None, state)
 
     def _finish(self, result: CommandResult, *, topic: str | None = None) -> None:
-        self.counters[result.status] = self.counters.get(result.status, 0) + 1
+        keys = [result.status]
         if result.reason is not None:
-            key = f"{result.status}:{result.reason}"
+            keys.append(f"{result.status}:{result.reason}")
+        per_meter = (
+            self.meter_counters.setdefault(result.meter, {}) if result.meter is not None else {}
+        )
+        for key in keys:
             self.counters[key] = self.counters.get(key, 0) + 1
+            per_meter[key] = per_meter.get(key, 0) + 1
         level = logging.INFO if result.status == "done" else logging.WARNING
         _AUDIT.log(
             level,
@@ -248,7 +329,10 @@ class CommandDispatcher:
     def _answer(self, result: CommandResult) -> None:
         if result.meter is None:
             return  # not even a meter id in the topic: nowhere to answer
-        self.answer(result)
+        try:
+            self.answer(result)
+        except Exception:
+            _AUDIT.exception("answer to command %s could not be queued", result.id or "?")
 
 
 def _meter_of(topic: str, base: str) -> str | None:

@@ -12,6 +12,7 @@ shared value checks), ``sections`` (one parser per section) and ``loader`` (the 
 from .loader import host_zone, load_config, parse_config
 from .models import (
     COMMAND_NAMES,
+    BrokerEndpoint,
     CccPortConfig,
     ConfigError,
     GatewayConfig,
@@ -23,6 +24,7 @@ from .models import (
 
 __all__ = [
     "COMMAND_NAMES",
+    "BrokerEndpoint",
     "CccPortConfig",
     "ConfigError",
     "GatewayConfig",

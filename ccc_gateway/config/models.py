@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from ..protocol import Keys, Resolution
+from ..protocol import HdlcAddress, Keys, Resolution, SecurityPolicy
+from ..protocol.hdlc import HdlcRoute
+
+#: Control byte of a push: an unnumbered-information frame with the final bit (PROTOCOL.md 1.3).
+UI_FINAL: Final = 0x13
 
 __all__ = [
     "COMMAND_NAMES",
+    "BrokerEndpoint",
     "CccPortConfig",
     "ConfigError",
     "GatewayConfig",
@@ -92,6 +97,9 @@ class CccPortConfig:
     baudrate: int = 2400
     parity: Literal["N", "E", "O"] = "N"
     realtime: bool = True  # replay only: pace bytes at the baud rate
+    #: The HDLC (destination, source) logical addresses of the meter's ciphered pushes; None:
+    #: learned from the first push that passed every check.
+    hdlc_addresses: tuple[int, int] | None = None
 
     @property
     def description(self) -> str:
@@ -176,11 +184,20 @@ class MeterConfig:
     serial: str | None = None
     encryption_key: Secret | None = None
     authentication_key: Secret | None = None
+    #: Which ciphered pushes are accepted; plaintext never is once keys are set.
+    security: SecurityPolicy = SecurityPolicy.AUTHENTICATED
     timezone: ZoneInfo | None = None
     resolution: Resolution = field(default_factory=Resolution)
     p1: bool = False
     optical: OpticalPortConfig | None = None
     commands: frozenset[str] = frozenset()
+
+    def hdlc_route(self) -> HdlcRoute | None:
+        """The configured HDLC route of ciphered pushes (a UI frame: control 0x13), if any."""
+        if self.ccc is None or self.ccc.hdlc_addresses is None:
+            return None
+        destination, source = self.ccc.hdlc_addresses
+        return (HdlcAddress(destination), HdlcAddress(source), UI_FINAL)
 
     def keys(self) -> Keys | None:
         """The GCM keys for the decoder, or None for a plaintext meter."""
@@ -194,12 +211,39 @@ class MeterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    """One broker node's MQTT listener (``host:port``)."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class MqttConfig:
-    """The broker connection. Only ``password`` is secret; TLS files are paths, not contents."""
+    """The broker connection. Only ``password`` is secret; TLS files are paths, not contents.
+
+    ``host``/``port`` is the single broker of a home; ``endpoints``, when given, lists the
+    nodes of a clustered broker in the order they are tried (``host``/``port`` is then the
+    first of them). One login, TLS setting and session serve every node.
+    """
 
     host: str = "localhost"
     port: int = 1883
-    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    endpoints: tuple[BrokerEndpoint, ...] = ()
+    #: Persistent sessions unless true: the broker keeps the command subscription and what
+    #: arrives for it while the gateway is away or moving to another node.
+    clean_start: bool = False
+    #: MQTT 5 Session Expiry Interval of that session, in seconds.
+    session_expiry: int = 3600
+    #: Seconds a publication may wait for the broker's acknowledgement before the connection
+    #: counts as broken and the next endpoint is tried (a cluster node can stop answering on
+    #: an open socket while its queues fail over).
+    publish_timeout: float = 10.0
+    #: "5" by default; the publisher falls back to 3.1.1 only when the broker refuses 5.
+    protocol: Literal["3.1.1", "5"] = "5"
     username: str | None = None
     password: Secret | None = None
     client_id: str | None = None
@@ -213,6 +257,11 @@ class MqttConfig:
     queue_size: int = 1000
     discovery: bool = False
     discovery_prefix: str = "homeassistant"
+
+    @property
+    def brokers(self) -> tuple[BrokerEndpoint, ...]:
+        """Every endpoint in the order tried: the list, or the single ``host``/``port``."""
+        return self.endpoints or (BrokerEndpoint(self.host, self.port),)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
-from ..protocol import Resolution
+from ..protocol import Resolution, SecurityPolicy
 from .models import (
     COMMAND_NAMES,
     DEFAULT_CLIENT_SYSTEM_TITLE,
+    BrokerEndpoint,
     CccPortConfig,
     ConfigError,
     MeterConfig,
@@ -28,6 +29,13 @@ __all__ = ["commands_secret", "meter_section", "mqtt_section"]
 
 _TOPIC_PART: Final = re.compile(r"^[A-Za-z0-9_/-]{1,64}$")
 _SERIAL: Final = re.compile(r"^[0-9]{1,16}$")
+#: ``host``, ``host:port``, ``[v6]`` or ``[v6]:port``; a bare IPv6 address has no port.
+_ENDPOINT: Final = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s\[\]:/]+))(?::(?P<port>\d{1,5}))?$"
+)
+_ENDPOINT_FORM: Final = 'a list of "host" or "host:port" strings ("[::1]:1883" for IPv6)'
+#: The MQTT 5 Session Expiry Interval is a four-byte integer.
+_MAX_SESSION_EXPIRY: Final = 0xFFFFFFFF
 
 
 def commands_secret(table: Table) -> Secret | None:
@@ -42,7 +50,7 @@ def commands_secret(table: Table) -> Secret | None:
 
 
 def mqtt_section(table: Table, base_dir: Path) -> MqttConfig:
-    protocol = table.get("protocol", str, '"3.1.1" or "5"', "3.1.1")
+    protocol = table.get("protocol", str, '"3.1.1" or "5"', "5")
     if protocol not in ("3.1.1", "5"):
         raise ConfigError(table.name("protocol"), '"3.1.1" or "5"')
     password = table.get("password", str, "a string", None)
@@ -64,9 +72,24 @@ def mqtt_section(table: Table, base_dir: Path) -> MqttConfig:
         return str(resolved)
 
     tls = table.get("tls", bool, "true or false", False)
+    host = table.get("host", str, "a host name or address", "localhost")
+    port = port_number(table, "port", 8883 if tls else 1883)
+    endpoints = _endpoints(table, port)
+    if endpoints and "host" in table.data:
+        raise ConfigError(table.name("host"), "leave it out when endpoints lists the brokers")
+    if endpoints:
+        host, port = endpoints[0].host, endpoints[0].port
+    expiry_form = f"seconds, 0-{_MAX_SESSION_EXPIRY}"
+    session_expiry = table.get("session_expiry", int, expiry_form, 3600)
+    if not 0 <= session_expiry <= _MAX_SESSION_EXPIRY:
+        raise ConfigError(table.name("session_expiry"), expiry_form)
     config = MqttConfig(
-        host=table.get("host", str, "a host name or address", "localhost"),
-        port=port_number(table, "port", 8883 if tls else 1883),
+        host=host,
+        port=port,
+        endpoints=endpoints,
+        clean_start=table.get("clean_start", bool, "true or false", False),
+        session_expiry=session_expiry,
+        publish_timeout=float(_number(table, "publish_timeout", 1, 120, 10.0, "seconds, 1-120")),
         protocol=protocol,
         username=table.get("username", str, "a string", None),
         password=None if password is None else Secret(password),
@@ -88,6 +111,36 @@ def mqtt_section(table: Table, base_dir: Path) -> MqttConfig:
     return config
 
 
+def _number(table: Table, item: str, low: float, high: float, default: float, form: str) -> float:
+    value = table.get(item, (int, float), form, default)
+    if not low <= value <= high:
+        raise ConfigError(table.name(item), form)
+    return float(value)
+
+
+def _endpoints(table: Table, default_port: int) -> tuple[BrokerEndpoint, ...]:
+    """``endpoints``: the nodes of a clustered broker, in the order they are tried."""
+    raw = table.get("endpoints", list, _ENDPOINT_FORM, [])
+    endpoints: list[BrokerEndpoint] = []
+    for index, item in enumerate(raw):
+        key = f"{table.name('endpoints')}[{index}]"
+        match = _ENDPOINT.match(item) if isinstance(item, str) else None
+        if match is None:
+            if isinstance(item, str) and item.count(":") > 1 and "[" not in item:
+                raise ConfigError(key, f"an IPv6 address in brackets, [{item}]")
+            raise ConfigError(key, _ENDPOINT_FORM)
+        port = default_port if match["port"] is None else int(match["port"])
+        if not 1 <= port <= 65535:
+            raise ConfigError(key, "a port number 1-65535 after the colon")
+        endpoint = BrokerEndpoint(match["v6"] or match["host"], port)
+        if endpoint in endpoints:
+            raise ConfigError(key, f"{endpoint} is listed twice")
+        endpoints.append(endpoint)
+    if "endpoints" in table.data and not endpoints:
+        raise ConfigError(table.name("endpoints"), _ENDPOINT_FORM + ", at least one")
+    return tuple(endpoints)
+
+
 def meter_section(table: Table, index: int) -> MeterConfig:
     name = table.get("name", str, "a short name", f"meter{index + 1}")
     serial = table.get("serial", (str, int), "the meter's serial number (digits)", None)
@@ -107,8 +160,14 @@ def meter_section(table: Table, index: int) -> MeterConfig:
         raise ConfigError(
             table.name("authentication_key"), "a different key than encryption_key (KeyType 65)"
         )
+    security = security_policy(table, encryption_key, authentication_key)
     timezone = zone(table, "timezone")
     p1 = table.get("p1", bool, "true or false", False)
+    if p1 and encryption_key is not None:
+        raise ConfigError(
+            table.name("encryption_key"),
+            "not with p1 = true: HAN P1 telegrams are never encrypted (remove the keys)",
+        )
     resolution = resolution_section(table.table("resolution"))
     ccc = ccc_section(table.table("ccc")) if "ccc" in table.data else None
     optical = optical_section(table.table("optical")) if "optical" in table.data else None
@@ -122,12 +181,46 @@ def meter_section(table: Table, index: int) -> MeterConfig:
         serial=serial,
         encryption_key=encryption_key,
         authentication_key=authentication_key,
+        security=security,
         timezone=timezone,
         resolution=resolution,
         p1=p1,
         optical=optical,
         commands=commands,
     )
+
+
+def security_policy(
+    table: Table, encryption_key: Secret | None, authentication_key: Secret | None
+) -> SecurityPolicy:
+    """``security``: which ciphered pushes a keyed meter accepts (strict unless opted out).
+
+    ``"authenticated"`` (default): only pushes whose GCM tag verified, which needs both keys.
+    ``"encryption_only"``: also pushes with security control 0x20 (no tag), for a meter that
+    really sends them; their values are not protected against changes on the wire. Plaintext
+    is refused either way once keys are configured.
+    """
+    expected = '"authenticated" (default) or "encryption_only"'
+    value = table.get("security", str, expected, SecurityPolicy.AUTHENTICATED.value)
+    try:
+        policy = SecurityPolicy(value)
+    except ValueError:
+        raise ConfigError(table.name("security"), expected) from None
+    if policy is SecurityPolicy.ENCRYPTION_ONLY and encryption_key is None:
+        raise ConfigError(
+            table.name("encryption_key"), 'required with security = "encryption_only"'
+        )
+    if (
+        policy is SecurityPolicy.AUTHENTICATED
+        and encryption_key is not None
+        and authentication_key is None
+    ):
+        raise ConfigError(
+            table.name("authentication_key"),
+            "32 hex digits (KeyType 65): authenticated pushes need it; for a meter that really "
+            'sends encryption-only pushes (security control 0x20) set security = "encryption_only"',
+        )
+    return policy
 
 
 def commands_list(table: Table, optical: OpticalPortConfig | None) -> frozenset[str]:
@@ -232,16 +325,29 @@ def ccc_section(table: Table) -> CccPortConfig:
     if parity not in ("N", "E", "O"):
         raise ConfigError(table.name("parity"), '"N", "E" or "O" (the CCC uses "N")')
     realtime = table.get("realtime", bool, "true or false", True)
+    expected = "[destination, source]: the HDLC addresses of the meter's pushes, 0-127 each"
+    addresses = table.get("hdlc_addresses", list, expected, None)
+    route: tuple[int, int] | None = None
+    if addresses is not None:
+        if len(addresses) != 2 or not all(
+            isinstance(a, int) and not isinstance(a, bool) and 0 <= a <= 127 for a in addresses
+        ):
+            raise ConfigError(table.name("hdlc_addresses"), expected)
+        route = (addresses[0], addresses[1])
     table.finish()
     if tcp is not None:
         host, _, number = tcp.rpartition(":")
         if not host or not number.isdigit() or not 1 <= int(number) <= 65535:
             raise ConfigError(table.name("tcp"), '"host:port", e.g. "192.168.1.20:2001"')
-        return CccPortConfig("tcp", host=host.strip("[]"), port=int(number))
+        return CccPortConfig("tcp", host=host.strip("[]"), port=int(number), hdlc_addresses=route)
     if replay is not None:
-        return CccPortConfig("replay", path=replay, baudrate=baudrate, realtime=realtime)
+        return CccPortConfig(
+            "replay", path=replay, baudrate=baudrate, realtime=realtime, hdlc_addresses=route
+        )
     assert port is not None
-    return CccPortConfig("serial", path=port, baudrate=baudrate, parity=parity)
+    return CccPortConfig(
+        "serial", path=port, baudrate=baudrate, parity=parity, hdlc_addresses=route
+    )
 
 
 def resolution_section(table: Table) -> Resolution:

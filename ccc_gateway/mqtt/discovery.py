@@ -390,7 +390,7 @@ def _controls(builder: _Builder) -> None:
             ),
             min=0,
             max=65535,
-            step=0.001,
+            step=1,  # AlarmLimit is a u16 of whole kWh: the guard refuses fractions
             mode="box",
             unit_of_measurement="kWh",
             entity_category="config",

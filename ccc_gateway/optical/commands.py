@@ -8,8 +8,14 @@ meter shows the expected state. A refused write is ``meter_error``, an unexpecte
 
 Breaker writes follow CouplingState's state machine (PROTOCOL.md 2.3.4): ``disconnect`` writes 1
 and expects 1; ``release`` (only from 1) writes 2 and expects 8 (ready) or, with automatic
-reconnection, 4; ``reconnect`` (only from 8) writes 3 and expects 4. Writing a transition the
-state machine does not allow is refused here, before the meter, with the state it is in.
+reconnection, 4; ``reconnect`` (only from 8) writes 3 and expects 4. A transition the state
+machine does not allow is refused here, before anything is written, naming the state.
+
+Read-back proves the write at the meter's resolution (:meth:`OpticalSession.resolution`): a
+value the register cannot hold (a top-up of 0.05 kWh on a register counting whole kWh) is
+refused before anything is written, ``invalid_arguments``; the new credit must be exactly what
+was written less what the meter counted as imported in between (its A+ register, read before and
+after), within one step of each register; the alarm limit must read back exactly.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any, Final
 
 from ..commands.dispatcher import CommandFailed
 from ..commands.guard import AcceptedCommand
-from ..protocol.omnipower_objects import CouplingState, CouplingWrite
+from ..protocol.omnipower_objects import BREAKER_STATE_NAMES, CouplingState, CouplingWrite
 from .session import MeterClock, ObjectRefused, OpticalError, OpticalPort, OpticalSession
 from .state import (
     TariffSource,
@@ -47,8 +53,8 @@ PREPAYMENT_OBJECTS: Final = (
 )
 #: A clock set is confirmed when the read-back is within this of what was written.
 CLOCK_TOLERANCE: Final = timedelta(seconds=3)
-#: Credit is compared with this tolerance (the register's resolution is 1 Wh at best).
-CREDIT_TOLERANCE: Final = 0.0011
+#: Resolution assumed for a kWh register whose meter does not say (its finest: 1 Wh).
+DEFAULT_KWH_RESOLUTION: Final = 0.001
 
 #: What a breaker action may start from, and what it must lead to.
 _BREAKER_RULES: Final = {
@@ -132,8 +138,8 @@ class OpticalCommandExecutor:
             raise CommandFailed(
                 "meter_error",
                 f"{action} is only possible from "
-                f"{' or '.join(s.name.lower() for s in allowed_from)}; the breaker is in "
-                f"state {current}",
+                f"{' or '.join(_state_name(s) for s in sorted(allowed_from))}; the breaker is "
+                f"{_state_name(current)}, so nothing was written",
                 state=breaker_payload(before, self._ts()),
             )
         await session.write("coupling_state", int(value))
@@ -142,7 +148,8 @@ class OpticalCommandExecutor:
         if after.get("coupling_state") not in expected or payload is None:
             raise CommandFailed(
                 "readback_mismatch",
-                f"after {action} the breaker reads state {after.get('coupling_state')}",
+                f"after {action} the breaker reads {_state_name(after.get('coupling_state'))}, "
+                f"not {' or '.join(_state_name(s) for s in sorted(expected))}",
                 state=payload,
             )
         self.after_change({"breaker": payload}, command.id)
@@ -165,34 +172,50 @@ class OpticalCommandExecutor:
         forced = command.args.get("tariff") if command.args["mode"] == "force" else None
         await session.write("actual_tariff", forced or 0)
         after = await session.read(["actual_tariff"])
+        active = after.get("actual_tariff")
         source: TariffSource = "forced" if forced else "calendar"
         payload = tariff_payload(after, self._ts(), source)
-        if payload is None or (forced is not None and after.get("actual_tariff") != forced):
+        # Forced: exactly that tariff. Auto: a real tariff (1-8), never the 0 just written.
+        # TODO(#11): also compare the source the meter reports, once the poller reads it.
+        wanted = {forced} if forced is not None else set(range(1, 9))
+        if payload is None or active not in wanted:
             raise CommandFailed(
-                "readback_mismatch", f"ActualTariff reads {after.get('actual_tariff')}"
+                "readback_mismatch",
+                f"ActualTariff reads {active}, not "
+                f"{forced if forced is not None else 'a calendar tariff 1-8'}",
             )
         self.tariff_source = source
         self.after_change({"tariff": payload}, command.id)
         return payload
 
     async def _top_up(self, session: OpticalSession, command: AcceptedCommand) -> dict[str, Any]:
-        before = await session.read(["prepayment_credit"])
+        step = await self._kwh_step(session, "prepayment_credit")
+        energy = float(command.args["energy_kwh"])
+        _check_multiple(energy, step, "the top-up", "the meter's credit register")
+        before = await session.read(["prepayment_credit", "active_energy_import"])
         credit = before.get("prepayment_credit")
         if credit is None:
             raise CommandFailed("meter_error", "the meter has no prepayment credit register")
-        target = credit + float(command.args["energy_kwh"])
+        target = _on_grid(credit + energy, step)
         await session.write("prepayment_credit", target)
-        after = await session.read(list(PREPAYMENT_OBJECTS))
+        after = await session.read([*PREPAYMENT_OBJECTS, "active_energy_import"])
         payload = prepayment_payload(after, self._ts())
         read_back = after.get("prepayment_credit")
-        # Credit counts down while power flows: accept what is left of the target after the
-        # energy used between write and read (at most a few Wh).
-        if (
-            payload is None
-            or read_back is None
-            or not target - 0.1 <= read_back <= target + CREDIT_TOLERANCE
-        ):
-            raise CommandFailed("readback_mismatch", f"credit reads {read_back} kWh, not {target}")
+        # Credit counts down while power flows: what the meter counted as imported between the
+        # two reads (A+, at its own resolution) is all the read-back may lack.
+        used, slack = 0.0, step
+        a_before, a_after = before.get("active_energy_import"), after.get("active_energy_import")
+        if a_before is not None and a_after is not None:
+            used = max(0.0, a_after - a_before)
+            slack += await self._kwh_step(session, "active_energy_import")
+        low = target - used - slack - _NOISE
+        if payload is None or read_back is None or not low <= read_back <= target + _NOISE:
+            raise CommandFailed(
+                "readback_mismatch",
+                f"credit reads {read_back} kWh after writing {target:g} kWh "
+                f"({credit:g} + {energy:g}; {used:g} kWh imported meanwhile)",
+                state=payload,
+            )
         self.after_change({"prepayment": payload}, command.id)
         return payload
 
@@ -200,14 +223,23 @@ class OpticalCommandExecutor:
         self, session: OpticalSession, command: AcceptedCommand
     ) -> dict[str, Any]:
         wanted = float(command.args["energy_kwh"])
+        step = await session.resolution("prepayment_alarm_limit") or 1.0
+        _check_multiple(wanted, step, "the alarm limit", "the meter's alarm limit register")
         await session.write("prepayment_alarm_limit", wanted)
         after = await session.read(list(PREPAYMENT_OBJECTS))
         payload = prepayment_payload(after, self._ts())
         limit = after.get("prepayment_alarm_limit")
-        if payload is None or limit is None or abs(limit - wanted) > CREDIT_TOLERANCE:
-            raise CommandFailed("readback_mismatch", f"alarm limit reads {limit} kWh")
+        if payload is None or limit is None or abs(limit - wanted) > _NOISE:
+            raise CommandFailed(
+                "readback_mismatch",
+                f"alarm limit reads {limit} kWh after writing {wanted:g} kWh",
+                state=payload,
+            )
         self.after_change({"prepayment": payload}, command.id)
         return payload
+
+    async def _kwh_step(self, session: OpticalSession, name: str) -> float:
+        return await session.resolution(name) or DEFAULT_KWH_RESOLUTION
 
     async def _clock_sync(
         self, session: OpticalSession, command: AcceptedCommand
@@ -222,3 +254,33 @@ class OpticalCommandExecutor:
             raise CommandFailed("readback_mismatch", f"the clock is {payload['drift_s']} s off")
         self.after_change({"clock": payload}, command.id)
         return payload
+
+
+#: Binary noise of kWh values scaled from integer registers (0.1 + 0.2 ≠ 0.3).
+_NOISE: Final = 1e-9
+
+
+def _state_name(state: object) -> str:
+    """The contract's name of a CouplingState value (``disconnected``, not ``1``)."""
+    if isinstance(state, int) and not isinstance(state, bool):
+        try:
+            return BREAKER_STATE_NAMES.get(CouplingState(state), f"unknown ({state})")
+        except ValueError:
+            return f"unknown ({state})"
+    return f"unknown ({state!r})"
+
+
+def _check_multiple(value: float, step: float, what: str, register: str) -> None:
+    """Refuse, before anything is written, a value *register* cannot hold."""
+    steps = value / step
+    if abs(steps - round(steps)) > 1e-6:
+        raise CommandFailed(
+            "invalid_arguments",
+            f"{what} of {value:g} kWh is not a whole multiple of {step:g} kWh, the resolution "
+            f"of {register}; nothing was written",
+        )
+
+
+def _on_grid(value: float, step: float) -> float:
+    """*value* rounded to the register's grid (what the meter will hold), noise removed."""
+    return round(round(value / step) * step, 9)

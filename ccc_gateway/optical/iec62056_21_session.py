@@ -186,6 +186,10 @@ class Iec62056Session:
         """Refused: see :data:`READOUT_ONLY`."""
         raise ObjectRefused(name, READOUT_ONLY)
 
+    async def resolution(self, name: str) -> float | None:
+        """Unknown: a readout shows values, not their registers' scalers (and takes no writes)."""
+        return None
+
     async def read_clock(self) -> MeterClock:
         """The readout's date and time; :class:`ObjectRefused` when it carries none."""
         clock = readout_clock(await self.readout())

@@ -313,6 +313,17 @@ class DlmsSession:
             out[name] = await self._value(obj, raw)
         return out
 
+    async def resolution(self, name: str) -> float | None:
+        """10**scaler in the contract's unit for a register (its scaler_unit, read once), 1 for
+        an integer data object; None for anything else."""
+        obj = by_name(name)
+        if obj.class_id in (3, 4):
+            scaler, unit = await self._scaler(obj)
+            return float(10.0**scaler * _UNIT_FACTORS.get(unit, 1.0))
+        if obj.class_id == 1:
+            return 1.0
+        return None
+
     async def write(self, name: str, value: Any) -> None:
         """SET attribute 2 in the type the meter uses for it."""
         obj = by_name(name)

@@ -106,6 +106,12 @@ class OpticalSession(Protocol):
         """Write attribute 2 of *name*; :class:`ObjectRefused` when the meter says no."""
         ...
 
+    async def resolution(self, name: str) -> float | None:
+        """The step of *name*'s value in the contract's unit (0.001 for a Wh register read as
+        kWh, 1 for an integer data object), or None when the meter does not say. Commands
+        check what they will write against it, and compare the read-back at it."""
+        ...
+
     async def read_clock(self) -> MeterClock:
         """The meter's RTC."""
         ...

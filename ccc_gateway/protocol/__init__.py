@@ -4,9 +4,16 @@ No I/O, no clock reads, no logging: bytes in, typed values and named errors out.
 """
 
 from .axdr import BitString, CosemDateTime, Data, DataType, decode_data, encode_data
-from .cipher import InvocationCounterStore, Keys, MemoryCounterStore, SecurityContext
+from .cipher import (
+    InvocationCounterStore,
+    Keys,
+    MemoryCounterStore,
+    SecurityContext,
+    SecurityPolicy,
+)
 from .decode import PushDecoder, decode_apdu, decode_frame, decode_information
 from .errors import (
+    AddressMismatch,
     AuthenticationFailed,
     DecryptionFailed,
     FcsError,
@@ -20,8 +27,12 @@ from .errors import (
     MalformedData,
     MissingKey,
     OmnipowerError,
+    PlaintextRefused,
+    PolicyRefused,
     RemoteProtocolError,
     ReplayedFrame,
+    SegmentationError,
+    UnauthenticatedRefused,
     UnknownApdu,
     UnknownListVersion,
 )
@@ -31,6 +42,7 @@ from .hdlc import HdlcAddress, HdlcFrame, encode_frame, parse_frame
 from .push import ListKind, Push, Reading, Resolution
 
 __all__ = [
+    "AddressMismatch",
     "AuthenticationFailed",
     "BitString",
     "CosemDateTime",
@@ -58,6 +70,8 @@ __all__ = [
     "MemoryCounterStore",
     "MissingKey",
     "OmnipowerError",
+    "PlaintextRefused",
+    "PolicyRefused",
     "Push",
     "PushDecoder",
     "PushReceived",
@@ -66,6 +80,9 @@ __all__ = [
     "ReplayedFrame",
     "Resolution",
     "SecurityContext",
+    "SecurityPolicy",
+    "SegmentationError",
+    "UnauthenticatedRefused",
     "UnknownApdu",
     "UnknownListVersion",
     "decode_apdu",

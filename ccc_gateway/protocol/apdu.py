@@ -6,19 +6,13 @@ functions parse them into typed values and raise our named errors.
 
 from __future__ import annotations
 
-from enum import IntEnum, unique
 from typing import Any, Final
 
 from ._record import record
-from .axdr import (
-    CosemDateTime,
-    Data,
-    decode_ber_length,
-    decode_data,
-    encode_ber_length,
-    encode_data,
-)
+from .axdr import Data, decode_ber_length, decode_data, encode_ber_length, encode_data
+from .cosem_time import CosemDateTime
 from .errors import FrameTruncated, InvalidLlc, MalformedData, UnknownApdu
+from .tags import ApduTag
 
 _LAZY_LAYOUTS: Final = frozenset({"DataNotificationStruct", "GeneralGloCipheringStruct"})
 
@@ -41,34 +35,6 @@ __all__ = [
 LLC_RESPONSE: Final = b"\xe6\xe7\x00"
 #: LLC header of a frame from a client.
 LLC_COMMAND: Final = b"\xe6\xe6\x00"
-
-
-@unique
-class ApduTag(IntEnum):
-    """The xDLMS APDU tags we meet (Green Book 9.5; dlms-cosem tag constants)."""
-
-    INITIATE_REQUEST = 0x01
-    INITIATE_RESPONSE = 0x08
-    DATA_NOTIFICATION = 0x0F
-    GLO_INITIATE_REQUEST = 0x21
-    GLO_INITIATE_RESPONSE = 0x28
-    AARQ = 0x60
-    AARE = 0x61
-    RLRQ = 0x62
-    RLRE = 0x63
-    GET_REQUEST = 0xC0
-    SET_REQUEST = 0xC1
-    EVENT_NOTIFICATION = 0xC2
-    ACTION_REQUEST = 0xC3
-    GET_RESPONSE = 0xC4
-    SET_RESPONSE = 0xC5
-    ACTION_RESPONSE = 0xC7
-    GLO_GET_REQUEST = 0xC8
-    GLO_GET_RESPONSE = 0xCC
-    EXCEPTION_RESPONSE = 0xD8
-    GENERAL_GLO_CIPHERING = 0xDB
-    GENERAL_DED_CIPHERING = 0xDC
-    GENERAL_CIPHERING = 0xDD
 
 
 def strip_llc(information: bytes, *, expected: bytes = LLC_RESPONSE) -> bytes:

@@ -14,9 +14,11 @@ Through ``cryptography``; the Green Book vectors are tests.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from enum import Enum, unique
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ._record import record
+from .hdlc import HdlcRoute
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers import (
@@ -26,11 +28,14 @@ if TYPE_CHECKING:
     )
 
 from .errors import (
+    AddressMismatch,
     AuthenticationFailed,
     KeysSwapped,
     MalformedData,
     MissingKey,
+    PlaintextRefused,
     ReplayedFrame,
+    UnauthenticatedRefused,
 )
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "Keys",
     "MemoryCounterStore",
     "SecurityContext",
+    "SecurityPolicy",
     "decrypt",
     "encrypt",
     "gmac",
@@ -226,6 +232,21 @@ def gmac(*, key: bytes, system_title: bytes, invocation_counter: int, aad: bytes
     return encryptor.tag[:TAG_LENGTH]
 
 
+@unique
+class SecurityPolicy(Enum):
+    """Which ciphered pushes a meter with keys accepts. Plaintext never is, with keys.
+
+    ``AUTHENTICATED`` (the default) takes only security controls with the A bit (0x30, 0x10),
+    whose GCM tag verified: AES-CTR without a tag is malleable, so an encryption-only frame's
+    values can be changed on the wire without the key (a flipped ciphertext bit flips the same
+    plaintext bit). ``ENCRYPTION_ONLY`` also takes 0x20, for the meter that really sends so;
+    it is an explicit opt-in per meter, because it gives that protection up.
+    """
+
+    AUTHENTICATED = "authenticated"
+    ENCRYPTION_ONLY = "encryption_only"
+
+
 class InvocationCounterStore(Protocol):
     """Where the last accepted invocation counter per system title is kept.
 
@@ -270,26 +291,74 @@ class MemoryCounterStore:
 
 
 class SecurityContext:
-    """Keys plus the replay guard for every system title seen on one port.
+    """Keys, security policy and replay guard of one meter's port.
 
     :meth:`check` runs before decryption (cheap rejection); :meth:`accept` only after the tag
-    verified, so a forged frame cannot move the counter.
+    verified, so a forged frame can neither move the counter nor teach the meter's HDLC route.
+    ``route`` is the meter's HDLC destination, source and control byte: configured, or learned
+    from the first frame that passed every check, and from then on required of every ciphered
+    frame (the GCM tag does not cover the HDLC header).
     """
 
-    __slots__ = ("keys", "store")
+    __slots__ = ("keys", "policy", "route", "store")
 
-    def __init__(self, keys: Keys | None, store: InvocationCounterStore | None = None) -> None:
+    def __init__(
+        self,
+        keys: Keys | None,
+        store: InvocationCounterStore | None = None,
+        *,
+        policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED,
+        route: HdlcRoute | None = None,
+    ) -> None:
         self.keys = keys
         self.store: InvocationCounterStore = MemoryCounterStore() if store is None else store
+        self.policy = policy
+        self.route = route
 
     def __repr__(self) -> str:
-        return f"SecurityContext(keys={self.keys!r}, store={self.store!r})"
+        return (
+            f"SecurityContext(keys={self.keys!r}, store={self.store!r}, "
+            f"policy={self.policy.value}, route={self.route!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
         assert isinstance(other, SecurityContext)
-        return (self.keys, self.store) == (other.keys, other.store)
+        return (self.keys, self.store, self.policy, self.route) == (
+            other.keys,
+            other.store,
+            other.policy,
+            other.route,
+        )
+
+    def check_plaintext(self) -> None:
+        """Raise :class:`PlaintextRefused` when this meter has keys (a clear push is forgeable)."""
+        if self.keys is not None:
+            raise PlaintextRefused(
+                "plaintext data-notification refused: this meter has keys configured"
+            )
+
+    def check_envelope(self, security_control: int, route: HdlcRoute | None) -> None:
+        """The policy's checks on a ciphered frame's clear parts, before any decryption.
+
+        Raises :class:`UnauthenticatedRefused` for a security control without the A bit under
+        the strict policy, :class:`AddressMismatch` when the HDLC route is not the meter's.
+        Without keys nothing is checked here: :func:`decrypt` names the missing key.
+        """
+        if self.keys is None:
+            return
+        if not security_control & SC_AUTHENTICATED and self.policy is SecurityPolicy.AUTHENTICATED:
+            raise UnauthenticatedRefused(
+                f"security control {security_control:#04x} carries no GCM tag (encryption "
+                "only) and this meter's policy accepts authenticated pushes only"
+            )
+        if route is not None and self.route is not None and route != self.route:
+            raise AddressMismatch(
+                f"HDLC destination {route[0].logical}, source {route[1].logical}, control "
+                f"{route[2]:#04x}; this meter's are {self.route[0].logical}, "
+                f"{self.route[1].logical}, {self.route[2]:#04x}"
+            )
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
@@ -303,9 +372,13 @@ class SecurityContext:
                 last_accepted=last,
             )
 
-    def accept(self, system_title: bytes, invocation_counter: int) -> None:
-        """Record a verified frame's counter."""
+    def accept(
+        self, system_title: bytes, invocation_counter: int, route: HdlcRoute | None = None
+    ) -> None:
+        """Record a verified frame's counter (and, the first time, its HDLC route)."""
         self.store.save(system_title, invocation_counter)
+        if self.route is None and route is not None:
+            self.route = route
 
     def last_accepted(self, system_title: bytes) -> int | None:
         """The last accepted counter for *system_title*."""

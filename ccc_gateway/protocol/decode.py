@@ -1,8 +1,10 @@
 """One-call decoding for tools, tests and benchmarks, and the streaming :class:`PushDecoder`.
 
-Order of checks (DESIGN.md 3.1): flags, format, length, HCS, FCS, LLC, APDU structure, GCM tag,
-invocation counter; a value exists only once all of them passed. Every failure raises one of
-the named errors of :mod:`.errors`, nothing else.
+Order of checks (DESIGN.md 3.1): flags, format, length, HCS, FCS, segmentation, LLC, the
+meter's security policy (no plaintext once keys are configured; no tag-less 0x20 unless the
+meter opted in; the meter's HDLC route), APDU structure, GCM tag, invocation counter; a value
+exists only once all of them passed. Every failure raises one of the named errors of
+:mod:`.errors`, nothing else.
 """
 
 from __future__ import annotations
@@ -10,26 +12,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .apdu import (
+    LLC_RESPONSE,
     ApduTag,
     parse_ciphered_apdu,
     parse_data_notification,
     parse_general_ciphering,
     strip_llc,
 )
-from .cipher import Keys, SecurityContext, decrypt
+from .cipher import SC_AUTHENTICATED, Keys, SecurityContext, SecurityPolicy, decrypt
 from .errors import (
     DecryptionFailed,
     FrameTruncated,
     MalformedData,
     OmnipowerError,
+    PlaintextRefused,
     RemoteProtocolError,
+    SegmentationError,
     UnknownApdu,
     UnknownListVersion,
 )
 from .events import FrameRejected, PushReceived
 from .frame_reader import DEFAULT_MAX_FRAME_LENGTH, FrameReader
-from .hdlc import parse_frame
-from .push import DEFAULT_RESOLUTION, Push, Resolution, fast_push, interpret_body
+from .hdlc import HdlcFrame, HdlcRoute, parse_frame, route_of
+from .push import DEFAULT_RESOLUTION, Push, Resolution, interpret_body
+from .push_fast import fast_push
 from .segments import Reassembler
 
 if TYPE_CHECKING:
@@ -77,9 +83,14 @@ def decode_information(
     *,
     security: SecurityContext | None = None,
     resolution: Resolution = DEFAULT_RESOLUTION,
+    route: HdlcRoute | None = None,
     trace: list[str] | None = None,
 ) -> Push:
-    """Readings of an HDLC information field (LLC + APDU, plaintext or ciphered)."""
+    """Readings of an HDLC information field (LLC + APDU, plaintext or ciphered).
+
+    *route* is the HDLC header the field arrived under; *security* holds it to the meter's.
+    """
+    context = security if security is not None else SecurityContext(keys=None)
     apdu = strip_llc(information)
     if trace is not None:
         trace.append("LLC: E6 E7 00 ok")
@@ -87,6 +98,9 @@ def decode_information(
         raise MalformedData("the frame carries no APDU")
     tag = apdu[0]
     if tag == ApduTag.DATA_NOTIFICATION:
+        context.check_plaintext()
+        if trace is not None:
+            trace.append("security: plaintext push, accepted because no keys are configured")
         return decode_apdu(apdu, resolution=resolution, trace=trace)
     if tag == ApduTag.GENERAL_CIPHERING:
         general = parse_general_ciphering(apdu)
@@ -104,7 +118,9 @@ def decode_information(
             f"{envelope.system_title.hex().upper()}, SC {envelope.security_control:#04x}, "
             f"IC {envelope.invocation_counter}"
         )
-    context = security if security is not None else SecurityContext(keys=None)
+    context.check_envelope(envelope.security_control, route)
+    if trace is not None and context.keys is not None:
+        trace.append(_policy_line(context, envelope.security_control, route))
     context.check(envelope.system_title, envelope.invocation_counter)
     plaintext = decrypt(
         envelope.payload,
@@ -124,7 +140,7 @@ def decode_information(
             raise
         # Encryption without authentication: a wrong key yields garbage, not a tag failure.
         raise DecryptionFailed(f"decrypted content does not parse ({exc}): wrong key?") from exc
-    context.accept(envelope.system_title, envelope.invocation_counter)
+    context.accept(envelope.system_title, envelope.invocation_counter, route)
     if trace is not None:
         trace.append(f"invocation counter {envelope.invocation_counter} accepted (newer)")
     return Push(
@@ -140,19 +156,43 @@ def decode_information(
     )
 
 
+def _policy_line(context: SecurityContext, security_control: int, route: HdlcRoute | None) -> str:
+    """How the policy judged a ciphered frame, for ``omnipower decode``'s explanation."""
+    if security_control & SC_AUTHENTICATED:
+        verdict = f"security control {security_control:#04x} is authenticated (GCM tag)"
+    else:
+        verdict = (
+            f"security control {security_control:#04x} is encryption only (no tag), accepted "
+            "because this meter opted in (security = encryption_only): its values are not "
+            "protected against changes on the wire"
+        )
+    where = (
+        "HDLC route not checked (no earlier frame)"
+        if context.route is None or route is None
+        else "HDLC route is the meter's"
+    )
+    return f"security: policy {context.policy.value}; {verdict}; {where}"
+
+
 def decode_frame(
     frame: bytes,
     *,
     encryption_key: bytes | None = None,
     authentication_key: bytes | None = None,
+    policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED,
     resolution: Resolution = DEFAULT_RESOLUTION,
     security: SecurityContext | None = None,
     trace: list[str] | None = None,
 ) -> Push:
     """Decode one complete push: an HDLC frame (flags included) or a HAN P1 telegram.
 
-    Keys may be passed directly, or through *security* (which also guards against replays
-    across calls). Raises only the named errors of :mod:`.errors`.
+    Keys may be passed directly (with the meter's *policy*), or through *security* (which also
+    guards against replays and learns the meter's HDLC route across calls). With keys, a
+    plaintext push raises :class:`PlaintextRefused`; without the ``ENCRYPTION_ONLY`` opt-in a
+    tag-less ciphered one raises :class:`UnauthenticatedRefused`. A frame with the HDLC
+    segmentation bit is one part of a longer APDU, never a push: :class:`SegmentationError`
+    (feed the stream to :class:`PushDecoder`, which reassembles). Raises only the named errors
+    of :mod:`.errors`.
     """
     try:
         if frame[:1] == b"/":
@@ -161,6 +201,11 @@ def decode_frame(
             push = parse_telegram(frame)
             if trace is not None:
                 trace.append("HAN P1 telegram: CRC-16 ok")
+            # A P1 telegram is always in clear: a meter with keys never sends one.
+            if security is not None:
+                security.check_plaintext()
+            elif encryption_key is not None:
+                raise PlaintextRefused("HAN P1 telegram refused: this meter has keys configured")
             return push
         hdlc = parse_frame(frame)
         if trace is not None:
@@ -173,10 +218,21 @@ def decode_frame(
                     "FCS ok",
                 ]
             )
+        if hdlc.segmented:
+            raise SegmentationError(
+                "the frame has the HDLC segmentation bit set: it is one segment of a longer "
+                "APDU, never a complete push"
+            )
         if security is None:
-            security = SecurityContext(keys=_keys(encryption_key, authentication_key))
+            security = SecurityContext(
+                keys=_keys(encryption_key, authentication_key), policy=policy
+            )
         return decode_information(
-            hdlc.information, security=security, resolution=resolution, trace=trace
+            hdlc.information,
+            security=security,
+            resolution=resolution,
+            route=route_of(hdlc),
+            trace=trace,
         )
     except OmnipowerError:
         raise
@@ -187,7 +243,9 @@ def decode_frame(
 class PushDecoder:
     """CCC bytes in, events out: every push that passed all checks, or why a frame did not.
 
-    No I/O, no clock, no logging; the adapter logs and counts the events.
+    *security* carries the meter's keys, policy and HDLC route (learned from the first push
+    that passed every check when not configured). No I/O, no clock, no logging; the adapter
+    logs and counts the events.
     """
 
     def __init__(
@@ -221,19 +279,60 @@ class PushDecoder:
         for event in self._frames.receive_data(data):
             if isinstance(event, FrameRejected):
                 events.append(event)
-                continue
-            try:
-                information = self._segments.feed(event.frame)
-                if information is None:
-                    continue  # more segments to come
-                push = decode_information(
-                    information, security=self._security, resolution=self._resolution
-                )
-            except RemoteProtocolError as error:
-                events.append(FrameRejected(error, event.raw))
             else:
-                events.append(PushReceived(push, event.raw))
+                self._frame_events(event.frame, event.raw, events)
         return events
+
+    def _frame_events(
+        self, frame: HdlcFrame, raw: bytes, events: list[PushReceived | FrameRejected]
+    ) -> None:
+        """Reassemble (Green Book 8.4.1.3) and decode; a broken assembly costs no good frame.
+
+        Segments that never form an APDU are rejected by name; a complete frame that arrived
+        in their middle (it starts with the LLC header and has no S bit) is decoded on its own,
+        so injected segments in front of a genuine push cannot make it be lost.
+        """
+        assembled = self._segments.pending
+        try:
+            information = self._segments.feed(frame)
+        except RemoteProtocolError as error:
+            events.append(FrameRejected(error, raw))
+            assembled = False
+            try:
+                information = self._segments.feed(frame)  # start afresh with this frame
+            except RemoteProtocolError as again:  # pragma: no cover - feed just reset
+                events.append(FrameRejected(again, raw))
+                return
+        if information is None:
+            return  # more segments to come
+        route = route_of(frame)
+        try:
+            push = self._decode(information, route)
+        except RemoteProtocolError as error:
+            if not assembled:
+                events.append(FrameRejected(error, raw))
+                return
+            events.append(
+                FrameRejected(
+                    SegmentationError(
+                        f"the segmented APDU does not decode ({error.code}: {error})"
+                    ),
+                    raw,
+                )
+            )
+            if not frame.information.startswith(LLC_RESPONSE):
+                return
+            try:
+                push = self._decode(frame.information, route)
+            except RemoteProtocolError as alone:
+                events.append(FrameRejected(alone, raw))
+                return
+        events.append(PushReceived(push, raw))
+
+    def _decode(self, information: bytes, route: HdlcRoute) -> Push:
+        return decode_information(
+            information, security=self._security, resolution=self._resolution, route=route
+        )
 
     def flush(self) -> list[FrameRejected]:
         """The line went quiet: report a partial frame (or segmented APDU) as truncated."""
@@ -253,6 +352,8 @@ class PushDecoder:
         from .p1 import parse_telegram
 
         try:
-            return PushReceived(parse_telegram(telegram), telegram)
+            push = parse_telegram(telegram)
+            self._security.check_plaintext()  # keys configured: a clear telegram is forgeable
+            return PushReceived(push, telegram)
         except RemoteProtocolError as error:
             return FrameRejected(error, telegram)

@@ -11,6 +11,7 @@ topic, and a ``hint`` a person can act on.
 from __future__ import annotations
 
 __all__ = [
+    "AddressMismatch",
     "AssociationRejected",
     "AuthenticationFailed",
     "ChecksumMismatch",
@@ -28,9 +29,13 @@ __all__ = [
     "MalformedData",
     "MissingKey",
     "OmnipowerError",
+    "PlaintextRefused",
+    "PolicyRefused",
     "RemoteProtocolError",
     "ReplayedFrame",
+    "SegmentationError",
     "ServiceRefused",
+    "UnauthenticatedRefused",
     "UnknownApdu",
     "UnknownListVersion",
 ]
@@ -179,6 +184,62 @@ class ReplayedFrame(RemoteProtocolError):
             f"invocation counter {invocation_counter} from {system_title.hex().upper()} is not "
             f"newer than the last accepted {last_accepted}"
         )
+
+
+class PolicyRefused(RemoteProtocolError):
+    """The frame may be well formed, but this meter's security policy does not accept it.
+
+    The push travels over a wire anyone can tap into: with keys configured, only frames that
+    prove they come from the meter may set values (DESIGN.md 3.1).
+    """
+
+    code = "policy_refused"
+
+
+class PlaintextRefused(PolicyRefused):
+    """A plaintext data-notification arrived for a meter that has keys configured."""
+
+    code = "plaintext_refused"
+    hint = (
+        "This meter has keys configured, so plaintext pushes are refused (anyone on the wire "
+        "could have written it). If the meter really sends in clear, remove its keys."
+    )
+
+
+class UnauthenticatedRefused(PolicyRefused):
+    """A ciphered push without a GCM tag (security control 0x20) under the strict policy."""
+
+    code = "unauthenticated_refused"
+    hint = (
+        "The push is encrypted but not authenticated (security control 0x20): its values can "
+        "be changed on the wire without the key. If this meter really sends encryption-only "
+        'pushes, set security = "encryption_only" for it (omnipower decode: '
+        "--security encryption_only)."
+    )
+
+
+class AddressMismatch(RemoteProtocolError):
+    """An encrypted frame's HDLC addresses or control byte differ from the meter's.
+
+    The HDLC header is not covered by the GCM tag, so it is held to the meter's own: the
+    configured one, or the one of the first frame that passed every check.
+    """
+
+    code = "address_mismatch"
+    hint = (
+        "The frame's HDLC addresses or control byte differ from this meter's: another sender "
+        "on the line, or a tampered frame. Nothing was published."
+    )
+
+
+class SegmentationError(RemoteProtocolError):
+    """A segmented HDLC frame (S bit, Green Book 8.4.1.3) that cannot form a complete APDU."""
+
+    code = "segmentation_error"
+    hint = (
+        "A frame announced more segments that never completed the APDU (OMNIPOWER pushes are "
+        "never segmented): a tampered or broken stream. Nothing was published."
+    )
 
 
 class MalformedData(RemoteProtocolError):

@@ -4,6 +4,9 @@ Rules (PROTOCOL.md 1.3): frames are delimited by their length field, not by flag
 OMNIPOWER does no octet stuffing. After anything wrong the reader resynchronises on the next
 flag, so one bad frame never costs the next. The header check (HCS) runs as soon as the
 header has arrived, so a corrupt length cannot make the reader swallow the following frame.
+A header whose HCS verifies but whose length runs past where the next frame begins (a
+complete frame, HCS and FCS verified, opens at a later flag) is cut there while the reader
+would otherwise still be waiting, so the good frame behind it is not lost to the next pause.
 The buffer never holds more than one maximal frame.
 """
 
@@ -92,7 +95,19 @@ class FrameReader:
                 continue
             need = length + 2
             if len(buf) < need:
-                break
+                restart = self._complete_frame_inside(buf)
+                if restart is None:
+                    break
+                events.append(
+                    FrameRejected(
+                        FrameTruncated(
+                            f"frame announced {need} bytes, a complete frame began after {restart}"
+                        ),
+                        bytes(buf[:restart]),
+                    )
+                )
+                del buf[:restart]
+                continue
             candidate = bytes(buf[:need])
             try:
                 frame = parse_frame(candidate, max_length=self._max_length)
@@ -163,6 +178,27 @@ class FrameReader:
         if computed != received:
             return HcsError(computed=computed, received=received)
         return True
+
+    def _complete_frame_inside(self, buf: bytearray) -> int | None:
+        """Where a complete, checked frame begins inside a frame still waiting for its bytes.
+
+        Both the HCS and the FCS of the inner frame must verify, so a 0x7E in the body of a
+        frame that is merely slow to arrive is not taken for a frame start.
+        """
+        pos = buf.find(FLAG, 1)
+        while 0 < pos < len(buf) - 2:
+            if buf[pos + 1] >> 4 == 0xA:
+                length = ((buf[pos + 1] & 0x07) << 8) | buf[pos + 2]
+                end = pos + length + 2
+                if MIN_FRAME_LENGTH <= length <= self._max_length and end <= len(buf):
+                    try:
+                        parse_frame(bytes(buf[pos:end]), max_length=self._max_length)
+                    except RemoteProtocolError:
+                        pass
+                    else:
+                        return pos
+            pos = buf.find(FLAG, pos + 1)
+        return None
 
     @staticmethod
     def _next_frame_start(candidate: bytes) -> int | None:

@@ -10,7 +10,7 @@ No octet stuffing: the length field delimits the frame (PROTOCOL.md 1.3; the Rad
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ._record import record
 from .crc import crc16_x25
@@ -24,6 +24,7 @@ __all__ = [
     "MIN_FRAME_LENGTH",
     "HdlcAddress",
     "HdlcFrame",
+    "HdlcRoute",
     "encode_frame",
     "parse_frame",
 ]
@@ -92,6 +93,15 @@ class HdlcFrame:
     control: int
     information: bytes = b""
     segmented: bool = False
+
+
+#: Destination, source and control byte: what identifies a sender's frames on the line.
+HdlcRoute: TypeAlias = tuple[HdlcAddress, HdlcAddress, int]
+
+
+def route_of(frame: HdlcFrame) -> HdlcRoute:
+    """The frame's destination, source and control byte."""
+    return (frame.destination, frame.source, frame.control)
 
 
 def _address_end(frame: bytes | bytearray, start: int, end: int) -> int:

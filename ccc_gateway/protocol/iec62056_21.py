@@ -341,7 +341,8 @@ class DataSet:
 
 # Standard limits ([IEC 62056-21] §6.5): address ≤ 16, value ≤ 32 (128 for logger rows), unit ≤ 16.
 _GROUP: Final = re.compile(r"\(([^()*/!]{0,128})(?:\*([^()*/!]{1,16}))?\)")
-_ADDRESS: Final = re.compile(r"[^()*/!\s]{1,16}")
+#: ``*`` may appear in an address: ``1.8.0*12`` is a billing period's value (IEC 62056-61 F).
+_ADDRESS: Final = re.compile(r"[^()/!\s]{1,16}")
 
 
 def format_data_set(data_set: DataSet) -> str:

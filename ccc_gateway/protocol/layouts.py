@@ -46,9 +46,10 @@ from construct import (
     Array as ConstructArray,
 )
 
-from .apdu import ApduTag
-from .axdr import BitString, CosemDateTime, DataType, encode_ber_length
+from .axdr import BitString, DataType, encode_ber_length
+from .cosem_time import CosemDateTime
 from .errors import MalformedData
+from .tags import ApduTag
 
 __all__ = [
     "AxdrDataStruct",

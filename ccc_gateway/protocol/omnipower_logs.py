@@ -38,6 +38,9 @@ from dataclasses import dataclass
 from enum import IntEnum, unique
 from typing import Final
 
+from .dlms.descriptors import CaptureObject
+from .obis import obis_to_bytes
+
 __all__ = [
     "ANALYSIS_LOG",
     "BILLING_LOG_1",
@@ -118,6 +121,11 @@ class LogColumn:
     class_id: int
     obis: str
     attribute: int = 2
+
+    @property
+    def capture_object(self) -> CaptureObject:
+        """The capture_object_definition a profile's attribute 3 lists for this column."""
+        return CaptureObject(self.class_id, obis_to_bytes(self.obis), self.attribute, 0)
 
 
 #: Every logger starts with the meter clock: local time with the DST bit of its status.

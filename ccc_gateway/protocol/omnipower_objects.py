@@ -218,6 +218,10 @@ OBJECTS: Final[tuple[CosemObject, ...]] = (
     *_phases("current_thd_l{phase}", "1.1.31.7.124.255", "%", -1, standard=True),
     *_phases("voltage_sag_count_l{phase}", "1.1.32.32.0.255", None, 0, standard=True),
     *_phases("voltage_swell_count_l{phase}", "1.1.32.36.0.255", None, 0, standard=True),
+    # 10-minute means outside Un ± 10 % (EN 50160), the code the 1107 readings use for L1
+    *_phases("voltage_variation_count_l{phase}", "1.1.32.37.0.255", None, 0, standard=True),
+    # Largest deviation of a phase voltage from the mean of the three (3-phase meters only)
+    CosemObject("voltage_unbalance", "1.1.135.0.4.255", 3, _R, "%", -1),
     # Breaker
     CosemObject("coupling_state", "1.1.128.0.0.255", 1, _RW),
     CosemObject("coupling_mode", "1.1.128.0.10.255", 1, _RW),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .axdr import CLOCK_STATUS_DST, CosemDateTime
+from .cosem_time import CLOCK_STATUS_DST, CosemDateTime
 from .crc import reflected_table
 from .errors import (
     FcsError,

@@ -10,17 +10,21 @@ The list is recognised from its content, never by matching known frames (PROTOCO
 
 Scalers are not transmitted ("meter configurations have to be known", [HAN] §5), so the
 resolution per quantity is configuration, with the documented defaults as fallback.
+
+This module holds what a push *is* (:class:`Push`, :class:`Reading`, :class:`Resolution`) and
+the reference reading of a parsed body (:func:`interpret_body`); the one-pass reader of the
+hot path, held equal to it by the tests, is :mod:`.push_fast`.
 """
 
 from __future__ import annotations
 
-import struct
 from enum import Enum
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from ._record import record
-from .axdr import CosemDateTime, Data, DataType
+from .axdr import Data, DataType
+from .cosem_time import CosemDateTime
 from .errors import MalformedData, UnknownListVersion
 from .obis import (
     CLOCK,
@@ -39,7 +43,6 @@ __all__ = [
     "Push",
     "Reading",
     "Resolution",
-    "fast_push",
     "interpret_body",
     "scaled",
 ]
@@ -175,7 +178,10 @@ def scaled(raw: int, scaler: int) -> int | float:
     return float(raw / 10**-scaler)
 
 
-_PHASE_2_3: Final = frozenset(
+# Shared with :mod:`.push_fast` (package-internal, hence not in ``__all__``).
+
+#: Codes only a three-phase meter sends.
+PHASE_2_3_CODES: Final = frozenset(
     {"1.1.51.7.0.255", "1.1.52.7.0.255", "1.1.71.7.0.255", "1.1.72.7.0.255"}
 )
 _NUMERIC: Final = frozenset(
@@ -192,22 +198,25 @@ _NUMERIC: Final = frozenset(
 )
 
 
-_new_reading: Final = tuple.__new__
-_POWERS: Final = tuple(10**n for n in range(19))
+#: Reading's written-out __new__ is a Python function; the hot paths build tuples directly.
+new_reading: Final = tuple.__new__
+#: 10**n for every scaler a register can carry.
+POWERS: Final = tuple(10**n for n in range(19))
 
 
 #: A 6-byte OBIS octet-string → its code and quantity, one look-up per pair on the hot path
 #: (memoised like :func:`obis_from_bytes`: a meter repeats the same codes in every push).
-_OBIS: dict[bytes, tuple[str, Quantity]] = {}
+OBIS_ENTRIES: dict[bytes, tuple[str, Quantity]] = {}
 
 
-def _obis(raw: bytes) -> tuple[str, Quantity]:
-    entry = _OBIS.get(raw)
+def obis_entry(raw: bytes) -> tuple[str, Quantity]:
+    """The code and quantity of a 6-byte OBIS octet-string, memoised."""
+    entry = OBIS_ENTRIES.get(raw)
     if entry is None:
         code = obis_from_bytes(raw)
         entry = (code, quantity_of(code))
-        if len(_OBIS) < 4096:
-            _OBIS[raw] = entry
+        if len(OBIS_ENTRIES) < 4096:
+            OBIS_ENTRIES[raw] = entry
     return entry
 
 
@@ -215,7 +224,7 @@ def _pairs(items: tuple[Data, ...]) -> tuple[list[tuple[str, Quantity, Data]], i
     """OBIS/value pairs after the version id, skipping null-data placeholders."""
     pairs: list[tuple[str, Quantity, Data]] = []
     append = pairs.append
-    known = _OBIS
+    known = OBIS_ENTRIES
     nulls = 0
     i = 1
     count = len(items)
@@ -229,13 +238,14 @@ def _pairs(items: tuple[Data, ...]) -> tuple[list[tuple[str, Quantity, Data]], i
             raise MalformedData(f"element {i} should be an OBIS code (octet-string of 6)")
         if i + 1 >= count:
             raise MalformedData(f"OBIS {obis_from_bytes(value)} has no value")
-        code, quantity = known.get(value) or _obis(value)
+        code, quantity = known.get(value) or obis_entry(value)
         append((code, quantity, items[i + 1]))
         i += 2
     return pairs, nulls
 
 
-def _classify(codes: set[str]) -> ListKind:
+def classify(codes: set[str]) -> ListKind:
+    """Which list carries *codes* (PROTOCOL.md 1.7: recognised by content, never by frame)."""
     if GS1_METER_ID in codes:
         return ListKind.HAN_NVE_LIST_2 if CLOCK in codes else ListKind.HAN_NVE_LIST_1
     return ListKind.DLMS_PUSH_1
@@ -258,8 +268,8 @@ def interpret_body(
         raise UnknownListVersion(f"list version {version.value!r} is not one we know")
     pairs, nulls = _pairs(items)
     codes = {pair[0] for pair in pairs}
-    list_kind = _classify(codes)
-    phases = 3 if codes & _PHASE_2_3 else 1
+    list_kind = classify(codes)
+    phases = 3 if codes & PHASE_2_3_CODES else 1
     meter_type: str | None = None
     if METER_TYPE in codes:
         for code, _, data in pairs:
@@ -271,10 +281,10 @@ def interpret_body(
         )
     }
     scalers: dict[QuantityKind, int] = {}
-    new = _new_reading
+    new = new_reading
     numeric = _NUMERIC
     identity = QuantityKind.IDENTITY
-    powers = _POWERS
+    powers = POWERS
     for code, quantity, (data_type, value) in pairs:
         kind = quantity.kind
         if data_type in numeric and kind is not identity:
@@ -308,155 +318,4 @@ def interpret_body(
         apdu_datetime=apdu_datetime,
         readings=readings,
         null_placeholders=nulls,
-    )
-
-
-# --- one pass from APDU bytes to readings --------------------------------------------------------
-
-#: A-XDR tags of the numbers a push carries → how to read them (the layouts of :mod:`.axdr`).
-_NUMBERS: Final = {
-    int(tag): (struct.Struct(fmt).unpack_from, size)
-    for tag, fmt, size in (
-        (DataType.DOUBLE_LONG_UNSIGNED, ">I", 4),
-        (DataType.DOUBLE_LONG, ">i", 4),
-        (DataType.LONG_UNSIGNED, ">H", 2),
-        (DataType.LONG, ">h", 2),
-        (DataType.UNSIGNED, ">B", 1),
-        (DataType.INTEGER, ">b", 1),
-        (DataType.LONG64, ">q", 8),
-        (DataType.LONG64_UNSIGNED, ">Q", 8),
-    )
-}
-_TAG_OCTET_STRING: Final = int(DataType.OCTET_STRING)
-_TAG_VISIBLE_STRING: Final = int(DataType.VISIBLE_STRING)
-_TAG_NULL: Final = int(DataType.NULL_DATA)
-
-
-def fast_push(apdu: bytes, resolution: Resolution = DEFAULT_RESOLUTION) -> Push | None:
-    """The push of a plaintext data-notification APDU in one pass, or None.
-
-    Same result as ``interpret_body`` on ``parse_data_notification(apdu)``, without building
-    the A-XDR :class:`Data` tree first. It covers what meters send (short lengths, numbers,
-    OBIS and identity strings, null placeholders) and answers None for anything else, valid
-    or not, so that the general path decodes it or raises the error it names. The tests hold
-    both paths equal on every vector and on mutated frames.
-    """
-    size = len(apdu)
-    if size < 8 or apdu[0] != 0x0F:
-        return None
-    dt_length = apdu[5]
-    pos = 6 + dt_length
-    if (
-        (dt_length != 12 and dt_length != 0)
-        or pos + 4 > size
-        or apdu[pos] != 0x02
-        or apdu[pos + 2] != _TAG_VISIBLE_STRING
-    ):
-        return None
-    apdu_datetime = CosemDateTime.from_bytes(apdu[6:18]) if dt_length else None
-    count = apdu[pos + 1]
-    length = apdu[pos + 3]
-    pos += 4
-    end = pos + length
-    if count == 0 or count >= 0x80 or length >= 0x80 or end > size:
-        return None
-    version = apdu[pos:end].decode("latin-1")
-    if version not in KNOWN_LIST_VERSIONS:
-        return None
-    pos = end
-    entries: list[tuple[str, Quantity, int, Any]] = []
-    append = entries.append
-    known = _OBIS
-    numbers = _NUMBERS
-    nulls = 0
-    remaining = count - 1
-    while remaining:
-        if pos >= size:
-            return None
-        tag = apdu[pos]
-        if tag == _TAG_NULL:  # a placeholder where an OBIS code would be
-            nulls += 1
-            pos += 1
-            remaining -= 1
-            continue
-        if tag != _TAG_OCTET_STRING or remaining < 2 or pos + 9 > size or apdu[pos + 1] != 6:
-            return None
-        raw = apdu[pos + 2 : pos + 8]
-        code, quantity = known.get(raw) or _obis(raw)
-        pos += 8
-        tag = apdu[pos]
-        number = numbers.get(tag)
-        if number is not None:
-            unpack_from, width = number
-            if pos + 1 + width > size:
-                return None
-            value: Any = unpack_from(apdu, pos + 1)[0]
-            pos += 1 + width
-        elif tag in (_TAG_OCTET_STRING, _TAG_VISIBLE_STRING):
-            if pos + 1 >= size or apdu[pos + 1] >= 0x80:
-                return None
-            end = pos + 2 + apdu[pos + 1]
-            if end > size:
-                return None
-            value = apdu[pos + 2 : end]
-            if tag == _TAG_VISIBLE_STRING:
-                value = value.decode("latin-1")
-            pos = end
-        elif tag == _TAG_NULL:
-            value = None
-            pos += 1
-        else:
-            return None
-        append((code, quantity, tag, value))
-        remaining -= 2
-    if pos != size:
-        return None
-    codes = {entry[0] for entry in entries}
-    list_kind = _classify(codes)
-    meter_type: str | None = None
-    if METER_TYPE in codes:
-        for code, _, tag, value in entries:
-            if code == METER_TYPE and tag == _TAG_VISIBLE_STRING:
-                meter_type = value
-    readings: dict[str, Reading] = {
-        LIST_VERSION: Reading(LIST_VERSION, "list_version", version, None, None, version)
-    }
-    scalers: dict[QuantityKind, int] = {}
-    new = _new_reading
-    identity = QuantityKind.IDENTITY
-    powers = _POWERS
-    for code, quantity, tag, value in entries:
-        kind = quantity.kind
-        if tag in numbers and kind is not identity:
-            scaler = scalers.get(kind)
-            if scaler is None:
-                scaler = scalers[kind] = resolution.scaler_for(kind, list_kind, meter_type)
-            readings[code] = new(
-                Reading,
-                (
-                    code,
-                    quantity.name,
-                    value,
-                    scaler,
-                    quantity.unit,
-                    value * powers[scaler] if scaler >= 0 else value / powers[-scaler],
-                ),
-            )
-        elif tag == _TAG_NULL:
-            nulls += 1
-        elif tag == _TAG_OCTET_STRING and code == CLOCK and len(value) == 12:
-            moment = CosemDateTime.from_bytes(value)
-            readings[code] = new(Reading, (code, quantity.name, value, None, None, moment))
-        else:
-            readings[code] = new(Reading, (code, quantity.name, value, None, None, value))
-    gs1 = readings.get(GS1_METER_ID)
-    if gs1 is not None and not isinstance(gs1.value, str):
-        return None
-    return Push(
-        version,
-        list_kind,
-        3 if codes & _PHASE_2_3 else 1,
-        apdu_datetime,
-        readings,
-        nulls,
     )

@@ -58,15 +58,16 @@ NUMBERS: Final = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         entity_category=EntityCategory.CONFIG,
         mode=NumberMode.BOX,
-        # The gateway's range (docs/mqtt.md); the register resolves 1 Wh.
+        # The gateway's range (docs/mqtt.md); AlarmLimit is a u16 of whole kWh, so the gateway
+        # refuses fractions rather than let the meter round them.
         native_min_value=0,
         native_max_value=65_535,
-        native_step=0.001,
+        native_step=1,
         command="prepayment_alarm_limit",
         topic="prepayment",
         value_fn=_number("prepayment", "alarm_limit_kwh"),
         watch=frozenset({"alarm_limit_kwh"}),
-        # 1 Wh resolution: no binary-float tail like 10.100000000000001 on the wire.
+        # No binary-float tail like 10.100000000000001 on the wire.
         args_fn=lambda value: {"energy_kwh": round(value, 3)},
     ),
 )

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final
 
 from ccc_gateway.protocol.axdr import Data, DataType
 from ccc_gateway.protocol.dlms.descriptors import CaptureObject
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LOGS", "Log", "capture_object"]
 
-Row: TypeAlias = tuple[Data, ...]
 _U8, _U16, _U32 = DataType.UNSIGNED, DataType.LONG_UNSIGNED, DataType.DOUBLE_LONG_UNSIGNED
 
 _BY_OBIS: Final = {obj.obis: obj for obj in OBJECTS}
@@ -54,7 +53,7 @@ _KILO: Final = {"kWh": "Wh", "kW": "W", "kvar": "var", "kvarh": "varh", "kVA": "
 
 def capture_object(column: LogColumn) -> CaptureObject:
     """The capture_object_definition of a shared column."""
-    return CaptureObject(column.class_id, obis_to_bytes(column.obis), column.attribute, 0)
+    return column.capture_object
 
 
 def _stamp(local: datetime, *, dst: bool) -> Data:
@@ -85,7 +84,7 @@ class Log:
     """How one logger reads from the model: its columns, rows and depth."""
 
     columns: Callable[[Meter], tuple[CaptureObject, ...]]
-    rows: Callable[[Meter], list[Row]]
+    rows: Callable[[Meter], list[tuple[Data, ...]]]
     capacity: Callable[[Meter], int]
     period_s: Callable[[Meter], int] = lambda meter: 0
 
@@ -93,7 +92,7 @@ class Log:
 # --- standard event and power-quality logs ---------------------------------------------------
 
 
-def _standard_rows(meter: Meter) -> list[Row]:
+def _standard_rows(meter: Meter) -> list[tuple[Data, ...]]:
     return [
         (
             _stamp(e.local, dst=e.dst),
@@ -107,7 +106,7 @@ def _standard_rows(meter: Meter) -> list[Row]:
     ]
 
 
-def _quality_rows(meter: Meter) -> list[Row]:
+def _quality_rows(meter: Meter) -> list[tuple[Data, ...]]:
     return [
         (
             _stamp(e.local, dst=e.dst),
@@ -123,7 +122,7 @@ def _quality_rows(meter: Meter) -> list[Row]:
 # --- cut-off log -----------------------------------------------------------------------------
 
 
-def _cutoff_rows(meter: Meter) -> list[Row]:
+def _cutoff_rows(meter: Meter) -> list[tuple[Data, ...]]:
     """One row per breaker transition, oldest first, at the meter's local time then."""
     clock = meter.clock
     return [
@@ -166,7 +165,7 @@ def _billing(columns: Sequence[LogColumn]) -> Log:
     def capture(meter: Meter) -> tuple[CaptureObject, ...]:
         return tuple(capture_object(c) for c in _columns(meter, columns))
 
-    def rows(meter: Meter) -> list[Row]:
+    def rows(meter: Meter) -> list[tuple[Data, ...]]:
         present = _columns(meter, columns)
         return [
             tuple(_billing_cell(meter, record, c) for c in present)
@@ -200,7 +199,7 @@ def _analysis_columns(meter: Meter) -> tuple[CaptureObject, ...]:
     return (CLOCK_COLUMN, *(_analysis_channel(meter, c)[0] for c in channels))
 
 
-def _analysis_rows(meter: Meter) -> list[Row]:
+def _analysis_rows(meter: Meter) -> list[tuple[Data, ...]]:
     cells = [_analysis_channel(meter, c)[1] for c in meter.analysis.channels]
     return [
         (_stamp(local, dst=dst), *(cell(v) for cell, v in zip(cells, values, strict=True)))

@@ -105,6 +105,8 @@ class ModelProvider:
         kind = meter.identity.type_number.energy_type
         if name[-3:] in ("_l2", "_l3") and int(name[-1]) > meter.config.phases:
             return False
+        if name == "voltage_unbalance":
+            return meter.config.phases == 3
         if name.startswith("current_thd"):
             return False  # the model keeps the voltage THD only
         if name.startswith(_BREAKER_OBJECTS):

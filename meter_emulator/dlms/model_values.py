@@ -163,6 +163,8 @@ def read_table(meter: Meter) -> dict[str, tuple[DataType, Read]]:
         **{f"voltage_thd_l{n}": of(_U16, thd) for n in (1, 2, 3)},
         **{f"voltage_sag_count_l{n}": of(_U32, counter("sag", n)) for n in (1, 2, 3)},
         **{f"voltage_swell_count_l{n}": of(_U32, counter("swell", n)) for n in (1, 2, 3)},
+        **{f"voltage_variation_count_l{n}": of(_U32, counter("variation", n)) for n in (1, 2, 3)},
+        "voltage_unbalance": of(_U16, lambda: round(meter.quality.unbalance_pct * 10)),
         "coupling_state": of(_U8, lambda: int(meter.breaker.state)),
         "coupling_mode": of(_U8, lambda: int(meter.breaker.config.automatic_reconnect)),
         "cutoff_basis": of(_U8, lambda: _cutoff_basis(meter)),
@@ -211,7 +213,7 @@ def scaler_of(meter: Meter, name: str) -> int:
         return config.push.voltage_scaler
     if name in ("power_factor", "frequency"):
         return -2
-    if name.startswith("voltage_thd") or name == "pq_event_extreme_voltage":
+    if name.startswith("voltage_thd") or name in ("pq_event_extreme_voltage", "voltage_unbalance"):
         return -1
     if name.startswith("prepayment_") or name == "event_duration":
         return -3  # Wh in a kWh register; ms in a register of seconds

@@ -107,6 +107,18 @@ class PeakPower:
             self.accumulated[name] += peak.value if peak else 0
         self.maxima.clear()
 
+    def view(self) -> dict[str, Any]:
+        """The running debiting period's maxima with their times, and the accumulated maxima,
+        JSON-ready (the control socket's ``state``)."""
+        return {
+            "maxima": {
+                name: {"value_w": p.value, "local": p.local.isoformat(), "dst": p.dst}
+                for name, p in sorted(self.maxima.items())
+            },
+            "accumulated_w": dict(self.accumulated),
+            "power_threshold_count": self.threshold_count,
+        }
+
     def value(self, name: str) -> int:
         """A maximum in W (0 before the first period)."""
         peak = self.maxima.get(name)

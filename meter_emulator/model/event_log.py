@@ -82,6 +82,22 @@ class StandardEventLog:
         self.entries.append(event)
         self.total += 1
 
+    def recent(self, count: int) -> list[dict[str, Any]]:
+        """The last *count* entries, JSON-ready (the control socket's ``state``)."""
+        return [
+            {
+                "local": e.local.isoformat(),
+                "dst": e.dst,
+                "code": int(e.code),
+                "event": e.code.name.lower(),
+                "event_status": e.event_status,
+                "tariff": e.tariff,
+                "source": e.source.name.lower(),
+                "duration_ms": e.duration_ms,
+            }
+            for e in list(self.entries)[-count:]
+        ]
+
     def to_state(self) -> dict[str, Any]:
         """What survives a restart."""
         return {
@@ -136,6 +152,21 @@ class PowerQualityLog:
         """Record *entry*."""
         self.entries.append(entry)
         self.total += 1
+
+    def recent(self, count: int) -> list[dict[str, Any]]:
+        """The last *count* entries, JSON-ready (the control socket's ``state``)."""
+        return [
+            {
+                "local": e.local.isoformat(),
+                "dst": e.dst,
+                "code": int(e.code),
+                "event": e.code.name.lower(),
+                "phase": e.phase,
+                "duration_ms": e.duration_ms,
+                "extreme_v": e.extreme_v,
+            }
+            for e in list(self.entries)[-count:]
+        ]
 
     def to_state(self) -> dict[str, Any]:
         """What survives a restart."""

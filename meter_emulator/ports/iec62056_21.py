@@ -67,7 +67,8 @@ class ServerState(Enum):
     SENDING_LOGGER = "sending_logger"  #: a partial block sent, waiting for ACK; Tr runs
 
 
-_REGISTER: Final = re.compile(r"([^()*/!\s]{1,16})\(([^()]*)\)")
+#: ``*`` may appear in an address: ``1.8.0*12`` is a billing-period value (IEC 62056-61 F).
+_REGISTER: Final = re.compile(r"([^()/!\s]{1,16})\(([^()]*)\)")
 _PROGRAMMING_COMMANDS: Final = frozenset(
     {CommandId.R1, CommandId.R5, CommandId.R6, CommandId.W1, CommandId.W5}
 )

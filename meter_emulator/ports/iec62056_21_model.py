@@ -40,6 +40,7 @@ from typing import Any, Final
 from ..model.display import format_value as lcd_text
 from ..model.logs import ProfileStatus
 from ..model.meter import Meter
+from .iec62056_21_billing import billing_readings, last_period_lines
 from .iec62056_21_meter import (
     CLOCK,
     USER_DATA_1_REGISTERS,
@@ -148,7 +149,10 @@ class ModelOpticalMeter:
         """The registers of the list the model has, in list order, all read at this instant."""
         names = USER_DATA_1_REGISTERS if which is UserData.USER_DATA_1 else self.user_data_2
         table = self.registers()
-        return [table[name] for name in names if name in table]
+        current = [table[name] for name in names if name in table]
+        meter = self.meter
+        stored = last_period_lines(meter.debiting.records, names, meter.config.display_format)
+        return [*current, *stored]  # the last billing period's C.D.E*NN (iec62056_21_billing)
 
     def read_register(self, obis: str) -> RegisterReading | None:
         """One register by its ``C.D.E`` display code."""
@@ -226,6 +230,9 @@ class ModelOpticalMeter:
         out["0.9.2"] = RegisterReading("0.9.2", local.strftime("%y%m%d"))
         out["96.8.0"] = RegisterReading("96.8.0", meter.debiting.hour_counter)
         out[CLOCK] = RegisterReading(CLOCK, self.clock())
+        out["1.36.0"] = RegisterReading("1.36.0", meter.peaks.threshold_count)
+        for record in meter.debiting.records:
+            out.update(billing_readings(record, display_format))
         peaks = meter.peaks
         for prefix, (name, unit) in _DEMANDS.items():
             for tariff in range(5):

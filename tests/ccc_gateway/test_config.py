@@ -158,7 +158,10 @@ def test_load_warns_when_others_can_read_the_keys(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "gateway.toml"
-    path.write_text(f'[[meters]]\nencryption_key = "{EK}"\n[meters.ccc]\nport = "/dev/ttyUSB0"\n')
+    path.write_text(
+        f'[[meters]]\nencryption_key = "{EK}"\nsecurity = "encryption_only"\n'
+        '[meters.ccc]\nport = "/dev/ttyUSB0"\n'
+    )
     path.chmod(0o644)
     with caplog.at_level(logging.WARNING):
         load_config(path)
@@ -181,3 +184,45 @@ def test_load_reports_bad_toml_with_the_file(tmp_path: Path) -> None:
 def test_example_file_is_valid() -> None:
     config = parse_config(tomllib.loads(EXAMPLE.read_text()))
     assert config.meters
+
+
+def test_security_is_strict_by_default_and_encryption_only_is_an_explicit_opt_in() -> None:
+    from ccc_gateway.protocol import SecurityPolicy
+
+    keyed = parse_config(minimal(encryption_key=EK, authentication_key=AK)).meters[0]
+    assert keyed.security is SecurityPolicy.AUTHENTICATED
+    assert parse_config(minimal()).meters[0].security is SecurityPolicy.AUTHENTICATED
+    opted = parse_config(minimal(encryption_key=EK, security="encryption_only")).meters[0]
+    assert opted.security is SecurityPolicy.ENCRYPTION_ONLY
+    # An encryption key alone verifies nothing: say what to do, naming the key.
+    with pytest.raises(ConfigError) as caught:
+        parse_config(minimal(encryption_key=EK))
+    assert caught.value.key == "meters[0].authentication_key"
+    assert 'security = "encryption_only"' in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(minimal(security="encryption_only"))
+    assert caught.value.key == "meters[0].encryption_key"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(minimal(encryption_key=EK, authentication_key=AK, security="none"))
+    assert caught.value.key == "meters[0].security"
+
+
+def test_p1_meters_take_no_keys() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(minimal(p1=True, encryption_key=EK, authentication_key=AK))
+    assert caught.value.key == "meters[0].encryption_key"
+    assert "never encrypted" in str(caught.value)
+
+
+def test_hdlc_addresses_of_the_push() -> None:
+    meter = parse_config(
+        {"meters": [{"ccc": {"port": "/dev/ttyUSB0", "hdlc_addresses": [32, 1]}}]}
+    ).meters[0]
+    route = meter.hdlc_route()
+    assert route is not None
+    assert (route[0].logical, route[1].logical, route[2]) == (32, 1, 0x13)
+    assert parse_config(minimal()).meters[0].hdlc_route() is None
+    for wrong in ([32], [32, 200], [True, 1], "32:1"):
+        with pytest.raises(ConfigError) as caught:
+            parse_config({"meters": [{"ccc": {"port": "/dev/ttyUSB0", "hdlc_addresses": wrong}}]})
+        assert caught.value.key == "meters[0].ccc.hdlc_addresses"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ccc_gateway.cli import main
+from tests.e2e.frames import radius_push
 from tests.vectors import RADIUS, frame, key
 
 EK = (key(RADIUS, "encryption_key") or b"").hex()
@@ -61,10 +62,12 @@ def test_swapped_keys_get_a_named_error_and_a_hint(capsys: pytest.CaptureFixture
 def test_capture_file_with_many_frames_and_garbage(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    damaged = bytearray(PLAIN)
+    # With keys given, plaintext is refused (issue 10): the good frames are the same meter's.
+    good = radius_push(0, invocation_counter=1000).frame
+    damaged = bytearray(good)
     damaged[50] ^= 0x10
     capture = tmp_path / "capture.raw"
-    capture.write_bytes(b"\x00noise" + PLAIN + bytes(damaged) + frame(RADIUS) + PLAIN[:40])
+    capture.write_bytes(b"\x00noise" + good + bytes(damaged) + frame(RADIUS) + good[:40])
     code, out, _ = run(capsys, "decode", "--file", str(capture), "--key", EK, "--auth-key", AK)
     assert code == 1
     assert "FcsError" in out
@@ -81,10 +84,41 @@ def test_hex_capture_with_comments(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_bundled_example_decodes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Two meters' pushes: each decodes with its own meter's settings, as the gateway would.
+
+    Until issue 10 both decoded in one run with the Danish keys; a keyed meter now refuses
+    plaintext, so the Norwegian frame decodes without keys and is refused with them.
+    """
     bundled = Path(__file__).parents[2] / "ccc_gateway" / "data" / "example_frames.hex"
-    code, out, _ = run(capsys, "decode", "--file", str(bundled), "--key", EK, "--auth-key", AK)
+    _, keyed, _ = run(
+        capsys, "decode", "--file", str(bundled), "--key", EK, "--auth-key", AK, "--json"
+    )
+    _, plain, _ = run(capsys, "decode", "--file", str(bundled), "--json")
+    with_keys, without = json.loads(keyed), json.loads(plain)
+    assert [r["ok"] for r in with_keys] == [False, True]
+    assert with_keys[0]["error"]["name"] == "PlaintextRefused"
+    assert [r["ok"] for r in without] == [True, False]
+    assert without[1]["error"]["name"] == "MissingKey"
+
+
+def test_plaintext_and_downgrade_are_refused_with_keys_and_explained(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    downgraded = radius_push(0, security_control=0x20).frame
+    code, out, _ = run(capsys, "decode", PLAIN.hex(), "--key", EK, "--auth-key", AK)
+    assert code == 1
+    assert "PlaintextRefused" in out
+    assert "remove its keys" in out
+    code, out, _ = run(capsys, "decode", downgraded.hex(), "--key", EK, "--auth-key", AK)
+    assert code == 1
+    assert "UnauthenticatedRefused" in out
+    assert 'security = "encryption_only"' in out
+    code, out, _ = run(
+        capsys, "decode", downgraded.hex(), "--key", EK, "--security", "encryption_only"
+    )
     assert code == 0
-    assert "2 of 2 frames decoded" in out
+    assert "policy encryption_only" in out
+    assert "not protected against changes on the wire" in out
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ccc_gateway.cli import main
+from tests.e2e.frames import radius_push
 from tests.vectors import RADIUS, frame, key
 
 PLAIN = frame("no_1ph_list1_plain")
@@ -41,9 +42,12 @@ def _serve_once(payload: bytes) -> tuple[int, threading.Thread]:
 def test_tcp_stream_with_a_bad_frame_and_a_cut_tail(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    damaged = bytearray(PLAIN)
+    # With keys given, plaintext is refused (issue 10): the good frames are the same meter's,
+    # re-encrypted below the Radius vector's invocation counter.
+    good = radius_push(0, invocation_counter=1000).frame
+    damaged = bytearray(good)
     damaged[60] ^= 0x01
-    stream = PLAIN + bytes(damaged) + frame(RADIUS) + PLAIN[:50]
+    stream = good + bytes(damaged) + frame(RADIUS) + good[:50]
     port, thread = _serve_once(stream)
     saved = tmp_path / "capture.raw"
     code = main(

@@ -20,6 +20,10 @@ from ccc_gateway.mqtt import Message
 from ccc_gateway.service import Gateway
 from tests.vectors import PLAIN_HDLC_PUSHES, RADIUS, frame, key
 
+# Wrong keys, not placeholders (one digit repeated), which the config refuses up front.
+WRONG_EK = "0123456789abcdef" * 2
+WRONG_AK = "fedcba9876543210" * 2
+
 
 def make_gateway(tmp_path: Path, **meter: Any) -> Gateway:
     config = parse_config(
@@ -70,13 +74,32 @@ def test_encrypted_vector_takes_its_id_from_the_push(tmp_path: Path) -> None:
     assert gateway.channels[0].view.meter_id == "27581522"
 
 
-def test_wrong_key_names_the_meter_from_the_system_title(tmp_path: Path) -> None:
-    # A wrong key, not the placeholder (one digit repeated), which the config refuses up front.
-    wrong = "0123456789abcdef" * 2
-    gateway = make_gateway(tmp_path, encryption_key=wrong, authentication_key=wrong[::-1])
-    gateway.channels[0].port_data(frame(RADIUS))
-    messages = published(gateway)
-    assert set(messages) == {"info", "diagnostics"}
+def test_a_rejected_frame_never_names_the_meter(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 10: a GCM-failed frame's system title is as forgeable as the rest of it.
+
+    Until then the title named the meter (topics under 27581522 from a frame that failed its
+    tag); now the id comes only from checked pushes or the configured serial.
+    """
+    gateway = make_gateway(tmp_path, encryption_key=WRONG_EK, authentication_key=WRONG_AK)
+    channel = gateway.channels[0]
+    with caplog.at_level(logging.WARNING):
+        channel.port_data(frame(RADIUS))
+    assert published(gateway) == {}
+    assert channel.view.meter_id is None
+    assert channel.view.system_title is None
+    assert channel.view.errors == {"authentication_failed": 1}
+    assert "set serial" in caplog.text
+    (tmp_path / "named").mkdir()
+    named = make_gateway(
+        tmp_path / "named",
+        serial="27581522",
+        encryption_key=WRONG_EK,
+        authentication_key=WRONG_AK,
+    )
+    named.channels[0].port_data(frame(RADIUS))
+    messages = published(named)
     assert messages["diagnostics"].topic == "omnipower/27581522/diagnostics"
     assert body(messages["diagnostics"])["errors"] == {"authentication_failed": 1}
 
@@ -209,3 +232,24 @@ def test_a_push_without_serial_warns_once(tmp_path: Path, caplog: pytest.LogCapt
             gateway.channels[0].port_data(frame("se_3ph_han_p1_telegram"))
     assert caplog.text.count("set serial") == 1
     assert not published(gateway)
+
+
+@pytest.mark.parametrize(("addresses", "published_power"), [([32, 1], True), ([33, 1], False)])
+def test_configured_hdlc_addresses_hold_ciphered_pushes_to_the_meter(
+    tmp_path: Path, addresses: list[int], published_power: bool
+) -> None:
+    ek, ak = key(RADIUS, "encryption_key"), key(RADIUS, "authentication_key")
+    assert ek is not None
+    assert ak is not None
+    gateway = make_gateway(
+        tmp_path,
+        serial="27581522",
+        encryption_key=ek.hex(),
+        authentication_key=ak.hex(),
+        ccc={"port": "/dev/null", "hdlc_addresses": addresses},
+    )
+    gateway.channels[0].port_data(frame(RADIUS))  # destination 32 (0x41), source 1 (0x03)
+    messages = published(gateway)
+    assert ("power" in messages) is published_power
+    if not published_power:
+        assert body(messages["diagnostics"])["errors"] == {"address_mismatch": 1}

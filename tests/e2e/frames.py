@@ -67,8 +67,14 @@ def radius_push(
     invocation_counter: int | None = None,
     keys: Keys = RADIUS_KEYS,
     system_title: bytes = RADIUS_TITLE,
+    security_control: int = SC_AUTHENTICATED_ENCRYPTION,
+    segmented: bool = False,
 ) -> BuiltPush:
-    """Push number *index* of a stream: IC = vector IC + 1 + index, power = 1000 + index W."""
+    """Push number *index* of a stream: IC = vector IC + 1 + index, power = 1000 + index W.
+
+    *security_control* 0x20 builds the encryption-only (tag-less) variant, *segmented* sets
+    the HDLC S bit: what a meter with keys must refuse (issue 10).
+    """
     invoke, body = _plain()
     ic = RADIUS_IC + 1 + index if invocation_counter is None else invocation_counter
     power = 1000 + index
@@ -82,12 +88,14 @@ def radius_push(
         keys=keys,
         system_title=system_title,
         invocation_counter=ic,
-        security_control=SC_AUTHENTICATED_ENCRYPTION,
+        security_control=security_control,
     )
     ciphered = build_ciphered_apdu(
-        CipheredApdu(
-            ApduTag.GENERAL_GLO_CIPHERING, system_title, SC_AUTHENTICATED_ENCRYPTION, ic, payload
+        CipheredApdu(ApduTag.GENERAL_GLO_CIPHERING, system_title, security_control, ic, payload)
+    )
+    frame = encode_frame(
+        HdlcFrame(
+            HdlcAddress(32), HdlcAddress(1), 0x13, LLC_RESPONSE + ciphered, segmented=segmented
         )
     )
-    frame = encode_frame(HdlcFrame(HdlcAddress(32), HdlcAddress(1), 0x13, LLC_RESPONSE + ciphered))
     return BuiltPush(frame, ic, power, local)

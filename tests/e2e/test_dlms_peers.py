@@ -285,6 +285,8 @@ REGISTERS = [
             "tariff_",
             "event_",
             "pq_event_",
+            "voltage_unbalance",
+            "voltage_variation_count_",
         )
     )
     and info.name != "event_status_a"

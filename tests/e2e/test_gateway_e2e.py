@@ -121,7 +121,7 @@ async def test_broker_restart_mid_stream_republishes_latest_state(
             await pty_meter.send(radius_push(0).frame)
             await sub.wait_for(lambda m: m.topic.matches(topic("energy")))
         mosquitto.stop()
-        # The gateway keeps reading while the broker is away; the newest push wins.
+        # The gateway keeps reading while the broker is away; the newest power reading wins.
         for index in (1, 2):
             await pty_meter.send(radius_push(index).frame)
         await eventually(lambda: gateway.channels[0].view.frames_ok == 3)
@@ -141,7 +141,13 @@ async def test_broker_restart_mid_stream_republishes_latest_state(
     # Only the latest pending power reading survives an outage; stale ones are not replayed.
     assert payload(power)["active_power_import_w"] == 1002
     assert [payload(m)["active_power_import_w"] for m in sub.on(topic("power"))] == [1002, 1003]
-    assert payload(energy)["ts"] == "2020-01-07T14:47:40+01:00"
+    # Every register update is kept, in order (issue 16: a back-end bills from each one); the
+    # newest is the last one retained, and nothing older is sent after it.
+    assert payload(energy)["ts"] == "2020-01-07T14:47:30+01:00"
+    assert [payload(m)["ts"] for m in sub.on(topic("energy"))][:2] == [
+        "2020-01-07T14:47:30+01:00",
+        "2020-01-07T14:47:40+01:00",
+    ]
     assert fresh is not None
 
 
@@ -194,6 +200,8 @@ async def test_bad_keys_publish_a_named_error_and_no_readings(
     code: str,
 ) -> None:
     config = gateway_config(mosquitto, pty_meter.link, tmp_path, keys=keys)
+    # A rejected frame never names the meter (issue 10): the serial is what gives it a topic.
+    config["meters"][0]["serial"] = RADIUS_SERIAL
     async with (
         subscriber(mosquitto.port, "omnipower/#") as sub,
         running(config) as gateway,
@@ -217,6 +225,9 @@ async def test_replayed_frame_is_rejected_even_after_a_restart(
     mosquitto: Mosquitto, pty_meter: PtyMeter, tmp_path: Path
 ) -> None:
     config = gateway_config(mosquitto, pty_meter.link, tmp_path)
+    # After the restart only a replay arrives, and a rejected frame never names the meter
+    # (issue 10): the configured serial gives the restarted gateway its topics.
+    config["meters"][0]["serial"] = RADIUS_SERIAL
     first, second = radius_push(0), radius_push(1)
     async with subscriber(mosquitto.port, "omnipower/#") as sub:
         async with running(config) as gateway:
@@ -300,6 +311,8 @@ async def test_real_frames_at_2400_baud_publish_exactly_their_values(
 ) -> None:
     config = gateway_config(mosquitto, pty_meter.link, tmp_path)
     config["meters"][0]["serial"] = "71533207"
+    # A plaintext meter: with keys configured its pushes would be refused (issue 10).
+    del config["meters"][0]["encryption_key"], config["meters"][0]["authentication_key"]
     power_expected, energy_expected = expected_values(name)
     async with (
         subscriber(mosquitto.port, "omnipower/#") as sub,

@@ -128,6 +128,18 @@ async def test_injected_events_reach_the_meter_logs_at_their_simulated_time(
         (EventCode.CLOCK_ADJUSTED_NEW, "11:04:30", 0),
     ]
     assert meter.event_log.entries[2].source is TariffSource.FORCED
+    state = (await call(server, "state"))["result"]
+    assert [e["event"] for e in state["event_log"]][:2] == [
+        "terminal_cover_opened",
+        "terminal_cover_closed",
+    ]
+    assert state["event_log"][4]["duration_ms"] == 120_000
+    assert [e["event"] for e in state["pq_log"]] == ["voltage_swell", "interruption"]
+    assert state["billing"]["last_period"] is None  # no debiting stop yet
+    assert (await call(server, "debiting_stop"))["ok"]
+    billing = (await call(server, "state"))["result"]["billing"]
+    assert billing["last_period"]["debiting_stop_counter"] == 1
+    assert billing["accumulated_w"]["p_plus"] == billing["last_period"]["p_plus_max_w"]
     (swell, interruption) = meter.pq_log.entries
     assert (swell.code, swell.duration_ms, swell.extreme_v) == (
         PowerQualityCode.VOLTAGE_SWELL,

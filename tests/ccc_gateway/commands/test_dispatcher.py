@@ -176,6 +176,27 @@ async def test_shutdown_answers_queued_commands() -> None:
     assert sorted(final) == [("a", "failed", "shutdown"), ("b", "failed", "shutdown")]
 
 
+async def test_a_command_queued_at_shutdown_may_be_resent_with_its_id() -> None:
+    """ "b" never reached the meter, so its id is not spent; "a" was running: it stays spent."""
+    meter, clock = ScriptedMeter(), Clock()
+    meter.gate = asyncio.Event()
+    dispatcher, answers = make(meter, clock)
+    dispatcher.receive(TOPIC, command(clock, "a"), retained=False)
+    dispatcher.receive(TOPIC, command(clock, "b"), retained=False)
+    await asyncio.sleep(0)
+    await dispatcher.aclose()
+    meter.gate.set()
+    dispatcher.receive(TOPIC, command(clock, "a"), retained=False)
+    dispatcher.receive(TOPIC, command(clock, "b"), retained=False)
+    await settle(dispatcher)
+    assert meter.executed == ["b"]
+    assert [(a.id, a.reason) for a in answers[-3:]] == [
+        ("a", "duplicate"),
+        ("b", None),
+        ("b", None),
+    ]
+
+
 def test_every_answer_matches_the_contract() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(
@@ -188,3 +209,20 @@ def test_every_answer_matches_the_contract() -> None:
         status = "done" if reason is None else "failed"
         result = CommandResult(METER, "c-1", "breaker", status, reason, "text", {"state": "x"})
         jsonschema.validate(result.payload(now), schema)
+
+
+async def test_answers_are_counted_per_meter_for_its_diagnostics() -> None:
+    meter, clock = ScriptedMeter(), Clock()
+    dispatcher, _ = make(meter, clock)
+    dispatcher.receive(TOPIC, command(clock), retained=False)
+    dispatcher.receive(TOPIC, command(clock), retained=False)
+    dispatcher.receive(TOPIC, b"{", retained=False)
+    await settle(dispatcher)
+    assert dispatcher.meter_counters == {
+        METER: {"done": 1, "rejected": 2, "rejected:duplicate": 1, "rejected:malformed": 1}
+    }
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(
+        (Path(__file__).parents[3] / "docs" / "schemas" / "diagnostics.schema.json").read_text()
+    )
+    jsonschema.validate(dispatcher.meter_counters[METER], schema["properties"]["commands"])

@@ -181,7 +181,7 @@ def test_memory_of_ids_is_bounded_by_time() -> None:
     much_later = NOW + timedelta(hours=1)
     fresh = body(expires_at=(much_later + timedelta(seconds=30)).isoformat(), id="c-2")
     g.check(topic=TOPIC, payload=payload(fresh), retained=False, now=much_later)
-    assert len(g._seen) == 1  # the first id was forgotten after its window
+    assert len(g.seen) == 1  # the first id was forgotten after its window
 
 
 @settings(max_examples=300, deadline=None)
@@ -200,3 +200,106 @@ def test_a_tampered_signed_command_never_passes_as_something_else(
         return
     # Only an edit that leaves the meaning intact (e.g. white space) may still verify.
     assert (accepted.id, accepted.args) == ("c-1", {"action": "release"})
+
+
+@pytest.mark.parametrize(
+    "sig",
+    ["é" * 64, "\u20ac", "ab\x00cd", "A" * 64, "", "ff" * 33],
+    ids=["non-ascii", "euro", "nul", "upper-hex", "empty", "too-long"],
+)
+def test_a_signature_that_is_not_lowercase_hex_is_bad_not_a_crash(sig: str) -> None:
+    """compare_digest raises TypeError on non-ASCII str: the guard must answer instead."""
+    rejected = reject(guard(secret=SECRET), payload(body(sig=sig)))
+    assert (rejected.reason, rejected.command_id) == ("bad_signature", "c-1")
+
+
+def test_a_lone_surrogate_in_the_body_is_a_bad_signature() -> None:
+    raw = payload(body(args={"action": "disconnect"}), secret=SECRET)
+    raw = raw.replace(b'"disconnect"', b'"\\ud800"')
+    assert reject(guard(secret=SECRET), raw).reason == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("relay", {"relay": 1.0, "on": True}),
+        ("relay", {"relay": 10**400, "on": True}),
+        ("tariff", {"mode": "force", "tariff": 3.0}),
+        ("tariff", {"mode": "force", "tariff": True}),
+        ("prepayment_top_up", {"energy_kwh": 10**400}),
+        ("prepayment_top_up", {"energy_kwh": -(10**400)}),
+        ("prepayment_alarm_limit", {"energy_kwh": 10**400}),
+        ("prepayment_alarm_limit", {"energy_kwh": 7.5}),
+        ("prepayment_alarm_limit", {"energy_kwh": True}),
+        ("read_load_profile", {"from": "0001-01-01T00:00:00+01:00"}),
+        ("read_load_profile", {"from": "9999-12-31T23:59:59-01:00"}),
+    ],
+)
+def test_arguments_never_raise_and_integers_are_integers(name: str, args: dict[str, Any]) -> None:
+    topic = f"omnipower/{METER}/cmd/{name}"
+    rejected = reject(guard(), json.dumps(body(args=args)).encode(), topic=topic)
+    assert (rejected.reason, rejected.command_id, rejected.command) == (
+        "invalid_arguments",
+        "c-1",
+        name,
+    )
+
+
+def test_a_fractional_alarm_limit_names_the_resolution() -> None:
+    topic = f"omnipower/{METER}/cmd/prepayment_alarm_limit"
+    raw = json.dumps(body(args={"energy_kwh": 7.5})).encode()
+    assert "resolution of 1 kWh" in str(reject(guard(), raw, topic=topic))
+    accepted = guard().check(
+        topic=topic,
+        payload=json.dumps(body(args={"energy_kwh": 7.0})).encode(),
+        retained=False,
+        now=NOW,
+    )
+    assert accepted.args == {"energy_kwh": 7.0}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"extra": 1},
+        {"expires_at": "tomorrow"},
+        {"expires_at": "0001-01-01T00:00:00+01:00"},
+        {"expires_at": "9999-12-31T23:59:59-01:00"},
+        {"args": [1]},
+        {"sig": 5},
+    ],
+)
+def test_a_malformed_command_with_a_readable_id_echoes_it(overrides: dict[str, Any]) -> None:
+    rejected = reject(guard(), json.dumps(body(**overrides)).encode())
+    assert (rejected.reason, rejected.command_id, rejected.command, rejected.meter) == (
+        "malformed",
+        "c-1",
+        "breaker",
+        METER,
+    )
+
+
+def test_an_unreadable_id_is_not_echoed() -> None:
+    for raw in (
+        json.dumps(body(id=5)).encode(),
+        json.dumps(body(id="x" * 129)).encode(),
+        json.dumps(body(id="\ud800")).encode(),
+        b"[1]",
+        b'{"id": "c-1", "n": ' + b"9" * 5000 + b"}",
+    ):
+        rejected = reject(guard(), raw)
+        assert (rejected.reason, rejected.command_id, rejected.meter) == ("malformed", None, METER)
+
+
+def test_a_retained_malformed_command_still_names_what_it_can() -> None:
+    rejected = reject(guard(), json.dumps(body(extra=1)).encode(), retained=True)
+    assert (rejected.reason, rejected.command_id, rejected.meter) == ("retained", "c-1", METER)
+
+
+def test_a_bug_in_a_check_becomes_internal_error_not_an_exception() -> None:
+    class Broken(dict[str, MeterCommandPolicy]):
+        def get(self, key: Any, default: Any = None) -> Any:
+            raise RuntimeError("boom")
+
+    g = CommandGuard(Broken())
+    assert reject(g, payload(body())).reason == "internal_error"

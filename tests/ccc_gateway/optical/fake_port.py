@@ -8,7 +8,7 @@ tiny breaker state machine and refuses writes like the meter's access rules do.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +52,14 @@ class FakeMeter:
         self.available = True
         self.writes: list[tuple[str, Any]] = []
         self.ignore_writes = False
+        #: Runs after each accepted write (the meter moving on: credit counting down, …).
+        self.after_write: Callable[[], None] = lambda: None
         self.sessions = 0
+        #: Register resolutions in the contract's unit (kWh registers counting in Wh).
+        self.resolutions: dict[str, float] = {
+            "prepayment_credit": 0.001,
+            "active_energy_import": 0.001,
+        }
 
     @property
     def description(self) -> str:
@@ -94,6 +101,10 @@ class _Session:
             self.meter.values[name] = 2  # back to the calendar's tariff
             return
         self.meter.values[name] = value
+        self.meter.after_write()
+
+    async def resolution(self, name: str) -> float | None:
+        return self.meter.resolutions.get(name, 1.0)
 
     async def read_clock(self) -> MeterClock:
         return self.meter.clock

@@ -152,3 +152,69 @@ async def test_refresh_and_profile_requests_are_delegated() -> None:
         None,
         "id-read_load_profile",
     )
+
+
+async def test_reconnect_from_disconnected_is_refused_naming_both_states() -> None:
+    h = Harness()
+    h.meter.values["coupling_state"] = 1
+    with pytest.raises(CommandFailed) as failed:
+        await h.run("breaker", action="reconnect")
+    text = str(failed.value)
+    assert "ready_for_reconnection" in text
+    assert "the breaker is disconnected" in text
+    assert "state 1" not in text
+    assert h.meter.writes == []
+
+
+async def test_a_top_up_the_meter_ignored_is_a_mismatch_however_small() -> None:
+    """The old check accepted target - 0.1 kWh, so an ignored 0.05 kWh top-up was "done"."""
+    h = Harness()
+    h.meter.ignore_writes = True
+    with pytest.raises(CommandFailed) as failed:
+        await h.run("prepayment_top_up", energy_kwh=0.05)
+    assert failed.value.reason == "readback_mismatch"
+    assert "50.05" in str(failed.value)
+    assert h.changes == []
+
+
+async def test_a_top_up_is_exact_less_what_the_meter_counted_as_imported() -> None:
+    h = Harness()
+    real_read = h.meter.values
+    # 2 Wh imported between the reads, and the credit counted down by as much.
+    h.meter.after_write = lambda: real_read.update(
+        prepayment_credit=real_read["prepayment_credit"] - 0.002,
+        active_energy_import=real_read["active_energy_import"] + 0.002,
+    )
+    state = await h.run("prepayment_top_up", energy_kwh=10)
+    assert state["credit_kwh"] == pytest.approx(59.998)
+    # Counted down by more than was imported: the top-up did not all arrive.
+    h.meter.after_write = lambda: real_read.update(
+        prepayment_credit=real_read["prepayment_credit"] - 0.005,
+        active_energy_import=real_read["active_energy_import"] + 0.002,
+    )
+    with pytest.raises(CommandFailed) as failed:
+        await h.run("prepayment_top_up", energy_kwh=10)
+    assert failed.value.reason == "readback_mismatch"
+
+
+async def test_values_finer_than_the_register_are_refused_before_the_meter() -> None:
+    h = Harness()
+    h.meter.resolutions["prepayment_credit"] = 1.0  # a register counting whole kWh
+    with pytest.raises(CommandFailed) as failed:
+        await h.run("prepayment_top_up", energy_kwh=0.05)
+    assert failed.value.reason == "invalid_arguments"
+    assert "resolution" in str(failed.value)
+    h.meter.resolutions["prepayment_alarm_limit"] = 1.0
+    with pytest.raises(CommandFailed) as failed:
+        await h.run("prepayment_alarm_limit", energy_kwh=7.5)
+    assert failed.value.reason == "invalid_arguments"
+    assert h.meter.writes == []
+
+
+async def test_tariff_auto_must_read_back_a_real_tariff() -> None:
+    h = Harness()
+    h.meter.ignore_writes = True
+    h.meter.values["actual_tariff"] = 0
+    with pytest.raises(CommandFailed) as failed:
+        await h.run("tariff", mode="auto")
+    assert failed.value.reason == "readback_mismatch"

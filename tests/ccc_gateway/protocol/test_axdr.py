@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ccc_gateway.protocol.axdr import (
-    AxdrDataStruct,
     BitString,
     CosemDateTime,
     Data,
@@ -22,6 +21,7 @@ from ccc_gateway.protocol.axdr import (
     encode_data,
 )
 from ccc_gateway.protocol.errors import MalformedData
+from ccc_gateway.protocol.layouts import AxdrDataStruct
 from tests.vectors import vectors
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")

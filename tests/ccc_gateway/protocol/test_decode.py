@@ -20,6 +20,7 @@ from ccc_gateway.protocol import (
     ReplayedFrame,
     Resolution,
     SecurityContext,
+    SecurityPolicy,
     UnknownApdu,
     UnknownListVersion,
     decode_apdu,
@@ -105,7 +106,11 @@ def test_encrypted_vector_without_keys(name: str) -> None:
     ],
 )
 def test_list_recognised_from_content(name: str, kind: ListKind, phases: int, nulls: int) -> None:
-    push = decode_frame(frame(name), encryption_key=EK, authentication_key=AK)
+    push = decode_frame(
+        frame(name),
+        encryption_key=key(name, "encryption_key"),
+        authentication_key=key(name, "authentication_key"),
+    )
     assert push.list_kind is kind
     assert push.phases == phases
     assert push.null_placeholders == nulls
@@ -281,9 +286,12 @@ def test_encryption_only_with_wrong_key_is_a_decryption_failure() -> None:
     )
     apdu = build_ciphered_apdu(CipheredApdu(ApduTag.GENERAL_GLO_CIPHERING, title, 0x20, 9, payload))
     raw = _rebuilt(RADIUS, b"\xe6\xe7\x00" + apdu)
-    assert decode_frame(raw, encryption_key=EK).readings["1.1.1.8.0.255"].value == 866636
+    only = SecurityPolicy.ENCRYPTION_ONLY  # the explicit opt-in (issue 10)
+    assert (
+        decode_frame(raw, encryption_key=EK, policy=only).readings["1.1.1.8.0.255"].value == 866636
+    )
     with pytest.raises(DecryptionFailed):
-        decode_frame(raw, encryption_key=bytes(16))
+        decode_frame(raw, encryption_key=bytes(16), policy=only)
 
 
 def test_trace_lists_every_check() -> None:

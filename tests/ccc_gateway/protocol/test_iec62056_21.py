@@ -128,6 +128,13 @@ def test_a_maximum_demand_keeps_its_timestamp_group() -> None:
     assert format_data_block([demand]) == "1.6.0(00001.500*kW)(01131212114600)\r\n!\r\n"
 
 
+def test_a_billing_period_value_keeps_its_star_nn_address() -> None:
+    """IEC 62056-61: ``*NN`` (group F) names a billing period; ``*`` is legal in an address."""
+    (stored,) = parse_data_block("1.8.0*12(0000586.12*kWh)\r\n!\r\n")
+    assert stored == DataSet("1.8.0*12", (DataValue("0000586.12", "kWh"),))
+    assert format_data_block([stored]) == "1.8.0*12(0000586.12*kWh)\r\n!\r\n"
+
+
 def test_a_logger_header_is_one_data_set_with_every_group() -> None:
     (header,) = parse_data_block("99.1.0(4)(1.0.0)()(96.56.2)()(96.56.3)()(1.8.0)(kWh)\r\n")
     assert header.address == "99.1.0"

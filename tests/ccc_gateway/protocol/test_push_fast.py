@@ -18,9 +18,9 @@ from ccc_gateway.protocol.push import (
     DEFAULT_RESOLUTION,
     Push,
     Resolution,
-    fast_push,
     interpret_body,
 )
+from ccc_gateway.protocol.push_fast import fast_push
 from tests.vectors import PLAIN_HDLC_PUSHES, frame, vectors
 
 

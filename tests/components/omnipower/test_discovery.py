@@ -135,9 +135,9 @@ async def test_entities_follow_the_payloads(
         (
             "number",
             "prepayment_alarm_limit",
-            {"value": 12.5},
+            {"value": 12},
             "prepayment_alarm_limit",
-            {"energy_kwh": 12.5},
+            {"energy_kwh": 12},
         ),
         ("button", "clock_sync", {}, "clock_sync", {}),
         ("button", "refresh", {}, "refresh", {}),

@@ -64,18 +64,18 @@ async def test_set_limit_waits_for_read_back(
 ) -> None:
     """Setting sends arguments the gateway accepts; the value is the meter's read-back."""
     assert hass.states.get(LIMIT).state == "10.0"
-    task = await started(mqtt_mock, set_limit(hass, 12.1))
+    task = await started(mqtt_mock, set_limit(hass, 12))
     [(topic, body, qos, retain)] = sent(mqtt_mock)
     assert (topic, qos, retain) == (f"omnipower/{SERIAL}/cmd/prepayment_alarm_limit", 1, False)
-    assert body["args"] == {"energy_kwh": 12.1}
+    assert body["args"] == {"energy_kwh": 12}
     envelope = parse_envelope(topic, json.dumps(body).encode())  # the gateway's own checks
-    assert validate_arguments("prepayment_alarm_limit", envelope.args) == {"energy_kwh": 12.1}
+    assert validate_arguments("prepayment_alarm_limit", envelope.args) == {"energy_kwh": 12.0}
     answer(hass, body, "accepted", command="prepayment_alarm_limit")
     assert hass.states.get(LIMIT).state == "10.0"
-    read_back = {**payloads["prepayment"], "alarm_limit_kwh": 12.1}
+    read_back = {**payloads["prepayment"], "alarm_limit_kwh": 12.0}
     answer(hass, body, "done", command="prepayment_alarm_limit", state=read_back)
     await task
-    assert hass.states.get(LIMIT).state == "12.1"
+    assert hass.states.get(LIMIT).state == "12.0"
 
 
 @pytest.mark.parametrize("meter_fixture", ["prepayment_breaker"])

@@ -315,3 +315,36 @@ def test_event_logs_survive_a_restart() -> None:
     assert list(again.pq_log.entries) == list(m.pq_log.entries)
     assert list(again.analysis.entries) == list(m.analysis.entries)
     assert again.event_log.total == 1
+
+
+def test_voltage_unbalance_and_10_minute_variations_are_readable() -> None:
+    from meter_emulator.model import PhaseSupply, Supply
+
+    m = three_phase()
+    m.set_override(Supply((PhaseSupply(200.0, 500.0), PhaseSupply(230.0), PhaseSupply(230.0))))
+    m.advance_to(SUMMER + timedelta(minutes=10))
+    c = Client(m)
+    assert c.value("voltage_unbalance") == round((220 - 200) / 220 * 1000)  # 0.1 %
+    assert c.value("voltage_unbalance", 3)[0].value == -1
+    assert [c.value(f"voltage_variation_count_l{n}") for n in (1, 2, 3)] == [1, 0, 0]
+    single = meter(load(500.0), start=SUMMER, meter={"type_number": SINGLE, "serial": 7})
+    from ccc_gateway.protocol.dlms.enums import DataAccessResult
+
+    assert Client(single).get(attr("voltage_unbalance")) is DataAccessResult.OBJECT_UNDEFINED
+
+
+def test_a_full_event_log_drops_its_oldest_entries_and_reads_in_blocks() -> None:
+    """600 events in a 500-deep log: the newest 500 remain, read whole (block transfer)."""
+    m = three_phase()
+    for second in range(300):
+        m.advance_to(SUMMER + timedelta(seconds=2 * second + 1))
+        m.set_cover(True)
+        m.advance_to(SUMMER + timedelta(seconds=2 * second + 2))
+        m.set_cover(False)
+    assert m.event_log.total == 600
+    c = Client(m)
+    got = rows(c, "standard_event_log")
+    assert len(got) == c.value("standard_event_log", 7) == c.value("standard_event_log", 8) == 500
+    first = CosemDateTime.from_bytes(got[0][0]).to_naive()
+    assert first == datetime(2024, 6, 3, 10, 1, 41)  # entry 101: the cover opened at 10:01:41
+    assert [r[1] for r in got[:2]] == [40, 41]

@@ -59,8 +59,9 @@ def test_snapshot_frames_decode_to_the_models_values(
     trace: list[str] = []
     push = decode_frame(
         frame,
-        encryption_key=EK,
-        authentication_key=AK,
+        # A meter with keys refuses plaintext pushes (issue 10): keys only when encrypted.
+        encryption_key=EK if encrypted else None,
+        authentication_key=AK if encrypted else None,
         resolution=Resolution(energy_scaler=scaler),
         trace=trace,
     )

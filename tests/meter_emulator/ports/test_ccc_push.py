@@ -159,13 +159,21 @@ def _build(
     )
 
 
+def _keys(encrypted: bool) -> dict[str, bytes | None]:
+    """The decoder's keys: a meter with keys refuses plaintext pushes (issue 10)."""
+    return {
+        "encryption_key": EK if encrypted else None,
+        "authentication_key": AK if encrypted else None,
+    }
+
+
 @pytest.mark.parametrize(("push_list", "absent", "phases", "encrypted"), PROFILES)
 def test_every_profile_decodes_with_all_checks(
     push_list: PushList, absent: AbsentObjects, phases: int, encrypted: bool
 ) -> None:
     raw = _build(push_list, absent, phases, encrypted)
     trace: list[str] = []
-    push = decode_frame(raw, encryption_key=EK, authentication_key=AK, trace=trace)
+    push = decode_frame(raw, **_keys(encrypted), trace=trace)
     assert "FCS ok" in trace
     if encrypted:
         assert "GCM tag ok (12 bytes)" in trace
@@ -207,7 +215,7 @@ def test_peer_decoder_reads_the_same_values(
     push_list: PushList, absent: AbsentObjects, phases: int, encrypted: bool
 ) -> None:
     raw = _build(push_list, absent, phases, encrypted)
-    ours = decode_frame(raw, encryption_key=EK, authentication_key=AK)
+    ours = decode_frame(raw, **_keys(encrypted))
     theirs = _peer_decode(raw, encrypted)
     for code, value in theirs.items():
         if code == "0.1.1.0.0.255":
@@ -230,9 +238,7 @@ def test_any_register_values_round_trip(
     push_list, absent, phases, encrypted = profile
     values = snapshot(phases) | overrides
     push = decode_frame(
-        _build(push_list, absent, phases, encrypted, values, ic),
-        encryption_key=EK,
-        authentication_key=AK,
+        _build(push_list, absent, phases, encrypted, values, ic), **_keys(encrypted)
     )
     for code in overrides:
         if code in list_objects(push_list):

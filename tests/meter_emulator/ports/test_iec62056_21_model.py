@@ -25,6 +25,7 @@ from meter_emulator.ports.iec62056_21 import Iec62056Server, OpticalConfig
 from meter_emulator.ports.iec62056_21_meter import (
     USER_DATA_1_REGISTERS,
     MeterTime,
+    RegisterReading,
     UserData,
     data_set,
 )
@@ -173,3 +174,55 @@ def test_r6_reads_the_load_profile() -> None:
             + "(0000000.00)"
         )
     assert refusal(hhu.send(Command("R6", "98.1.0(;;)"))) == "ER02"
+
+
+def debited() -> Meter:
+    """Two debiting stops (1 February and 1 March 00:00 local) under a constant load."""
+    config = parse_config({"meter": {"type_number": THREE_PHASE, "meter_number": 1234567}})
+    supply = Supply(tuple(PhaseSupply(231.0, 1150.0, 200.0) for _ in range(3)))
+    start = datetime(2026, 1, 31, 20, 0, tzinfo=UTC)
+    m = Meter(config, start=start, source=ConstantLoad(supply))
+    m.advance_to(datetime(2026, 2, 28, 23, 30, tzinfo=UTC))
+    assert [r.local.month for r in m.debiting.records] == [2, 3]
+    return m
+
+
+def test_the_readout_carries_the_last_billing_periods_values_as_star_nn() -> None:
+    """Issue 11: C.D.E*NN (IEC 62056-61 F = the billing-period counter) after the list."""
+    m = debited()
+    hhu = Hhu(Iec62056Server(ModelOpticalMeter(m)))  # User data 2, the default
+    hhu.send(Request())
+    (message,) = hhu.send(OptionSelect("0", "5", "0"))
+    assert isinstance(message, DataMessage)
+    sets = {d.address: d for d in parse_data_block(message.block)}  # the gateway's parser
+    last = m.debiting.records[-1].values
+    assert Decimal(sets["1.8.0*02"].value) == Decimal(last["a_plus_wh"] // 10) / 100
+    assert sets["1.8.0*02"].unit == "kWh"
+    assert Decimal(sets["1.6.0*02"].value) == Decimal(last["p_plus_max_w"]) / 1000
+    when = datetime.fromisoformat(last["p_plus_max_time"])
+    assert sets["1.6.0*02"].values[1].value == f"01{when:%y%m%d%H%M%S}"
+    assert Decimal(sets["1.2.0*02"].value) == Decimal(last["p_plus_max_accumulated_w"]) / 1000
+    assert sets["0.1.0*02"].value == "2"
+    assert sets["0.1.2*02"].value == "01260301000000"  # the stop: 1 March 00:00, valid
+    assert "1.8.0*01" not in sets  # the readout shows the last period; R1 reads older ones
+    current = [d.address for d in parse_data_block(message.block)]
+    assert current.index("1.0.0") < current.index("1.8.0*02")  # after the list's registers
+
+
+def test_r1_reads_every_stored_billing_period() -> None:
+    m = debited()
+    meter = ModelOpticalMeter(m)
+    first = m.debiting.records[0].values
+    reading = meter.read_register("1.8.0*01")
+    assert reading is not None
+    assert Decimal(str(reading.value)) == Decimal(first["a_plus_wh"] // 10) / 100
+    assert meter.read_register("96.8.0*01") == RegisterReading("96.8.0*01", 3)  # 21:00-00:00 local
+    assert meter.read_register("3.6.0*01") is not None
+    assert meter.read_register("1.8.0*03") is None  # no such period
+    hhu = Hhu(Iec62056Server(meter))
+    hhu.programming()
+    (reply,) = hhu.send(Command("R1", "9.6.0*02()"))
+    assert isinstance(reply, DataMessage)
+    assert reply.block.startswith("9.6.0*02(")
+    (reply,) = hhu.send(Command("R1", "1.36.0()"))
+    assert reply == DataMessage("1.36.0(0)")  # the power-threshold counter now
