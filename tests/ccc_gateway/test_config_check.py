@@ -13,7 +13,7 @@ from ccc_gateway.cli import main
 from ccc_gateway.config import ConfigError, load_config, parse_config
 from ccc_gateway.config.loader import state_dir_problem
 from ccc_gateway.config.models import ConfigErrors
-from tests.ccc_gateway.test_config import EK, minimal
+from tests.ccc_gateway.test_config import AK, EK, minimal
 
 
 def test_a_misspelt_key_names_the_nearest_known_one() -> None:
@@ -43,7 +43,10 @@ def test_a_group_readable_file_is_how_the_service_reads_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "gateway.toml"
-    path.write_text(f'[[meters]]\nencryption_key = "{EK}"\n[meters.ccc]\nport = "/dev/ttyUSB0"\n')
+    path.write_text(
+        f'[[meters]]\nencryption_key = "{EK}"\nauthentication_key = "{AK}"\n'
+        '[meters.ccc]\nport = "/dev/ttyUSB0"\n'
+    )
     path.chmod(0o640)
     with caplog.at_level(logging.WARNING):
         load_config(path)
