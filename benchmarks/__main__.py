@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import bench_emulator_year, bench_gateway_latency, bench_ha_push
+from . import bench_demand, bench_emulator_year, bench_gateway_latency, bench_ha_push
 from .decode_speed import FrameResult, measure_frame
 from .footprint import Footprint, measure_footprint
 from .frames import BenchFrame, bench_frames
@@ -335,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
             with console.status("gateway latency (pty → gateway → mosquitto → subscriber)…"):
                 gateway = _gateway(args)
     checks = _checks(results, footprints, gateway)
+    with console.status("demand calculator per push (and on 100 meters)…"):  # issue 15
+        increase = None
+        if not args.no_gateway and args.many_seconds > 0 and "skipped" not in gateway:
+            increase = bench_demand.gateway_increase(args.many_seconds)
+        checks.append(bench_demand.check(bench_demand.per_push(), increase))
     if not args.no_emulator:  # issue 4 §4; the module runs alone too
         with console.status("one simulated year of the emulated meter…"):
             checks.append(

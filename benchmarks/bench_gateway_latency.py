@@ -184,7 +184,9 @@ def _memory_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
-def _many_config(directory: Path, broker_port: int, ttys: list[str]) -> Path:
+def _many_config(
+    directory: Path, broker_port: int, ttys: list[str], demand: str | None = None
+) -> Path:
     ek = RADIUS_KEYS.encryption_key.hex()
     ak = (RADIUS_KEYS.authentication_key or b"").hex()
     lines = [
@@ -195,7 +197,8 @@ def _many_config(directory: Path, broker_port: int, ttys: list[str]) -> Path:
         lines.append(
             f'[[meters]]\nname = "m{index}"\nserial = "{90000000 + index}"\n'
             f'encryption_key = "{ek}"\nauthentication_key = "{ak}"\n'
-            f'[meters.ccc]\nport = "{path}"\n'
+            + (f'demand = "{demand}"\n' if demand else "")
+            + f'[meters.ccc]\nport = "{path}"\n'
         )
     config = directory / "gateway.toml"
     config.write_text("\n".join(lines))
@@ -261,9 +264,12 @@ async def _feed_many(
     }
 
 
-def run_many(meters: int = 100, period: float = 10.0, duration: float = 60.0) -> dict[str, float]:
+def run_many(
+    meters: int = 100, period: float = 10.0, duration: float = 60.0, demand: str | None = None
+) -> dict[str, float]:
     """CPU share and RSS of one gateway process serving *meters* encrypted meters on ptys that
-    push every *period* seconds, measured over *duration* seconds after a warm-up round.
+    push every *period* seconds, measured over *duration* seconds after a warm-up round, with
+    every meter computing *demand* under that rule when given.
     Targets (issue 6 §7): < 5 % of one core, ≤ 60 MB RSS."""
     pairs = [pty.openpty() for _ in range(meters)]
     try:
@@ -273,7 +279,8 @@ def run_many(meters: int = 100, period: float = 10.0, duration: float = 60.0) ->
         with tempfile.TemporaryDirectory(prefix="omnipower-bench-") as tmp:
             directory = Path(tmp)
             with _mosquitto(directory) as broker_port:
-                config = _many_config(directory, broker_port, [os.ttyname(s) for _, s in pairs])
+                ttys = [os.ttyname(s) for _, s in pairs]
+                config = _many_config(directory, broker_port, ttys, demand)
                 return asyncio.run(
                     _feed_many(broker_port, config, [m for m, _ in pairs], period, duration)
                 )

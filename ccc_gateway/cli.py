@@ -35,6 +35,7 @@ OPTIONAL: dict[str, str] = {
     "gateway": "ccc_gateway.service_cli",
     "emulator": "meter_emulator.cli",
     "demo": "omnipower_demo",
+    "demand": "ccc_gateway.demand_cli",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any, Final, Protocol
 from . import __version__
 from .commands.dispatcher import CommandResult
 from .config import CccPortConfig, GatewayConfig, MeterConfig
+from .demand.tracker import DemandTracker
 from .ic_store import FileCounterStore
 from .meter import MeterView, PortState, PortStatus
 from .mqtt import Delivery, Message, Topics
@@ -124,6 +125,11 @@ class MeterChannel:
         )
         self._energy: dict[str, Any] = {}
         self._energy_ts: datetime | None = None
+        self.demand: DemandTracker | None = None
+        if config.demand is not None:
+            self.demand = DemandTracker(
+                config.demand, zone, state_dir=gateway.config.state_dir, meter=config.name
+            )
         self.optical: OpticalChannel | None = None
         if config.optical is not None:
             self.view.ports["optical"] = PortStatus("optical", config.optical.description)
@@ -238,6 +244,33 @@ class MeterChannel:
             self._discover("power", power)
         if energy is not None:
             self._publish_energy(meter_id, energy, ts)
+        if self.demand is not None and (power is not None or energy is not None):
+            self._publish_demand(meter_id, ts, power, energy)
+
+    def _publish_demand(
+        self,
+        meter_id: str,
+        ts: datetime,
+        power: dict[str, Any] | None,
+        energy: dict[str, Any] | None,
+    ) -> None:
+        """The retained ``demand`` topic after every push, and its events when an interval
+        closes among the month's peaks or the step changes."""
+        assert self.demand is not None
+        payload, events = self.demand.push(ts, power, energy)
+        self._put_demand(meter_id, payload, events)
+
+    def _put_demand(
+        self, meter_id: str, payload: dict[str, Any] | None, events: list[dict[str, Any]]
+    ) -> None:
+        topics = self.gateway.topics
+        if payload is not None:
+            topic = topics.meter(meter_id, "demand")
+            self.gateway.put(Message(topic, dumps(payload), Delivery.STATE))
+        for event in events:
+            self.gateway.put(
+                Message(topics.meter(meter_id, "events"), dumps(event), Delivery.EVENT)
+            )
 
     def _reject(self, event: FrameRejected) -> None:
         error = event.error
@@ -319,6 +352,9 @@ class MeterChannel:
             return
         topic = self.gateway.topics.meter(self.view.meter_id, "load_profile")
         self.gateway.put(Message(topic, dumps(batch), Delivery.EVENT))
+        if self.demand is not None:
+            payload, events = self.demand.load_profile(batch)
+            self._put_demand(self.view.meter_id, payload, events)
 
     def record_optical_error(self, error: OpticalError) -> None:
         """Count an optical failure on the diagnostics topic (once per outage)."""

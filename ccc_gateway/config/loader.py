@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .demand import demand_rules_section
 from .models import ConfigError, ConfigErrors, GatewayConfig, MeterConfig
 from .sections import commands_secret, meter_section, mqtt_section
 from .table import Table, zone
@@ -80,13 +81,17 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path = Path()) -> Gateway
     root.mark_read("meters")
     raw_meters = data.get("meters")
     meters: list[MeterConfig | None] = []
+    root.mark_read("demand_rules")
+    rules = attempt(lambda: demand_rules_section(data.get("demand_rules")))
     if not isinstance(raw_meters, list) or not raw_meters:
         errors.append(ConfigError("meters", "at least one [[meters]] table"))
-    else:
+    elif rules is not None:  # with the rules wrong, the meters that name them cannot be checked
         for index, raw in enumerate(raw_meters):
 
-            def meter(raw: Any = raw, index: int = index) -> MeterConfig:
-                return meter_section(Table(raw, f"meters[{index}]"), index)
+            def meter(
+                raw: Any = raw, index: int = index, rules: Mapping[str, Any] = rules
+            ) -> MeterConfig:
+                return meter_section(Table(raw, f"meters[{index}]"), index, rules)
 
             meters.append(attempt(meter))
     parsed = tuple(m for m in meters if m is not None)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
+from ..demand.rules import TariffRule
 from ..protocol import HdlcAddress, Keys, Resolution, SecurityPolicy
 from ..protocol.hdlc import HdlcRoute
 
@@ -191,6 +192,7 @@ class MeterConfig:
     p1: bool = False
     optical: OpticalPortConfig | None = None
     commands: frozenset[str] = frozenset()
+    demand: TariffRule | None = None  # the capacity tariff to compute demand for, if any
 
     def hdlc_route(self) -> HdlcRoute | None:
         """The configured HDLC route of ciphered pushes (a UI frame: control 0x13), if any."""

@@ -8,10 +8,13 @@ wire.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from ..demand.rules import SHIPPED_RULES, TariffRule
 from ..protocol import Resolution, SecurityPolicy
+from .demand import demand_rule_choice
 from .models import (
     COMMAND_NAMES,
     DEFAULT_CLIENT_SYSTEM_TITLE,
@@ -141,7 +144,9 @@ def _endpoints(table: Table, default_port: int) -> tuple[BrokerEndpoint, ...]:
     return tuple(endpoints)
 
 
-def meter_section(table: Table, index: int) -> MeterConfig:
+def meter_section(
+    table: Table, index: int, rules: Mapping[str, TariffRule] = SHIPPED_RULES
+) -> MeterConfig:
     name = table.get("name", str, "a short name", f"meter{index + 1}")
     serial = table.get("serial", (str, int), "the meter's serial number (digits)", None)
     if serial is not None:
@@ -174,6 +179,7 @@ def meter_section(table: Table, index: int) -> MeterConfig:
     if ccc is None and optical is None:
         raise ConfigError(table.key, "a [meters.ccc] port, a [meters.optical] port, or both")
     commands = commands_list(table, optical)
+    demand = demand_rule_choice(table, rules)
     table.finish()
     return MeterConfig(
         name=name,
@@ -187,6 +193,7 @@ def meter_section(table: Table, index: int) -> MeterConfig:
         p1=p1,
         optical=optical,
         commands=commands,
+        demand=demand,
     )
 
 

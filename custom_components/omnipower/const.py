@@ -50,10 +50,22 @@ STATE_TOPICS: Final = (
     "prepayment",
     "status",
     "clock",
+    "demand",
 )
 #: Topics whose arrival shows the meter is being read (staleness counts from these).
 READING_TOPICS: Final = frozenset(
-    {"power", "energy", "quality", "tariff", "breaker", "relays", "prepayment", "status", "clock"}
+    {
+        "power",
+        "energy",
+        "quality",
+        "tariff",
+        "breaker",
+        "relays",
+        "prepayment",
+        "status",
+        "clock",
+        "demand",
+    }
 )
 
 #: Commands a user may let Home Assistant send (and the gateway must also allow).

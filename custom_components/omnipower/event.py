@@ -1,4 +1,5 @@
-"""Event entities: what automations react to (tariff, breaker, tamper, sags and swells)."""
+"""Event entities: what automations react to (tariff, breaker, tamper, sags and swells,
+demand peaks and capacity steps)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ def _capability(name: str) -> Callable[[MeterData], bool]:
     return exists
 
 
+def _demand(data: MeterData) -> bool:
+    return "demand" in data.payloads
+
+
 def _optical(data: MeterData) -> bool:
     ports = data.value("info", "ports")
     return isinstance(ports, list) and "optical" in ports
@@ -58,6 +63,10 @@ class OmnipowerEventEntityDescription(EventEntityDescription):
     sources: frozenset[str]
     event_type_fn: Callable[[Payload], str | None] = _same
     exists_fn: Callable[[MeterData], bool]
+    #: The state topic (and its keys) whose arrival can make ``exists_fn`` true, when that is
+    #: not ``info``: the entity is then added as soon as that topic first appears.
+    topic: str | None = None
+    watch: frozenset[str] | None = None
 
 
 EVENTS: Final = (
@@ -97,6 +106,15 @@ EVENTS: Final = (
         sources=frozenset({"power_failure"}),
         event_type_fn=_power_failure,
         exists_fn=_optical,
+    ),
+    OmnipowerEventEntityDescription(
+        key="demand_event",
+        translation_key="demand_event",
+        event_types=["demand_peak", "demand_step_changed"],
+        sources=frozenset({"demand_peak", "demand_step_changed"}),
+        exists_fn=_demand,
+        topic="demand",
+        watch=frozenset({"rule"}),
     ),
 )
 

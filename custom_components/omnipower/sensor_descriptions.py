@@ -109,6 +109,110 @@ class OmnipowerSensorEntityDescription(SensorEntityDescription):
         return data.has(self.topic, self.field or self.key)
 
 
+def _interval_value(key: str) -> Callable[[Payload], StateType]:
+    def value(payload: Payload) -> StateType:
+        interval = payload.get("interval")
+        number = interval.get(key) if isinstance(interval, dict) else None
+        return number if isinstance(number, int | float) and not isinstance(number, bool) else None
+
+    return value
+
+
+def _interval_details(payload: Payload) -> dict[str, Any] | None:
+    interval = payload.get("interval")
+    if not isinstance(interval, dict):
+        return None
+    return {
+        "interval_start": interval.get("start"),
+        "interval_end": interval.get("end"),
+        "average_kw": interval.get("average_kw"),
+        "complete": interval.get("complete"),
+        "weight": interval.get("weight"),
+    }
+
+
+def _month_details(payload: Payload) -> dict[str, Any] | None:
+    details = {
+        "rule": payload.get("rule"),
+        "month": payload.get("month"),
+        "peaks": payload.get("peaks"),
+        "missing_intervals": payload.get("missing_intervals"),
+        "last_month": payload.get("last_month"),
+    }
+    if "rolling_billing_kw" in payload:
+        details["rolling_billing_kw"] = payload["rolling_billing_kw"]
+    if payload.get("price_per_kw") is not None:
+        details["price_per_kw"] = payload["price_per_kw"]
+        details["cost"] = payload.get("cost")
+        details["currency"] = payload.get("currency")
+    return details
+
+
+def _step_number(payload: Payload) -> StateType:
+    step = payload.get("step")
+    index = step.get("index") if isinstance(step, dict) else None
+    return index + 1 if isinstance(index, int) and not isinstance(index, bool) else None
+
+
+def _step_details(payload: Payload) -> dict[str, Any] | None:
+    step = payload.get("step")
+    if not isinstance(step, dict):
+        return None
+    return {
+        "lower_kw": step.get("lower_kw"),
+        "upper_kw": step.get("upper_kw"),
+        "price": step.get("price"),
+        "currency": payload.get("currency"),
+    }
+
+
+def _limit_details(payload: Payload) -> dict[str, Any] | None:
+    return {"interval_limit_kw": payload.get("interval_limit_kw")}
+
+
+def _demand_sensors() -> list[OmnipowerSensorEntityDescription]:
+    """The ``demand`` topic (docs/demand.md): what this interval and this month will cost."""
+    power: dict[str, Any] = {
+        "topic": "demand",
+        "device_class": SensorDeviceClass.POWER,
+        "native_unit_of_measurement": UnitOfPower.KILO_WATT,
+        "state_class": SensorStateClass.MEASUREMENT,
+        "suggested_display_precision": 2,
+    }
+    return [
+        OmnipowerSensorEntityDescription(
+            key="demand_projection_kw",
+            translation_key="demand_projection",
+            value_fn=_interval_value("projection_kw"),
+            value_keys=frozenset({"interval"}),
+            attributes_fn=_interval_details,
+            **power,
+        ),
+        OmnipowerSensorEntityDescription(
+            key="demand_billing_kw",
+            field="billing_kw",
+            translation_key="demand_billing",
+            attributes_fn=_month_details,
+            **power,
+        ),
+        OmnipowerSensorEntityDescription(
+            key="demand_headroom_kw",
+            field="headroom_kw",
+            translation_key="demand_headroom",
+            attributes_fn=_limit_details,
+            **power,
+        ),
+        OmnipowerSensorEntityDescription(
+            key="demand_step",
+            topic="demand",
+            translation_key="demand_step",
+            value_fn=_step_number,
+            value_keys=frozenset({"step", "currency"}),
+            attributes_fn=_step_details,
+        ),
+    ]
+
+
 def _power(key: str, translation_key: str, **extra: Any) -> OmnipowerSensorEntityDescription:
     reactive = key.endswith("_var")
     return OmnipowerSensorEntityDescription(
@@ -461,6 +565,7 @@ def _descriptions() -> list[OmnipowerSensorEntityDescription]:
         )
         for code in ERROR_CODES
     ]
+    out += _demand_sensors()
     return out
 
 

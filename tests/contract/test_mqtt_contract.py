@@ -42,7 +42,7 @@ def test_schema_is_valid_draft_2020_12(path: Path) -> None:
 
 def test_every_topic_has_a_schema_and_an_example() -> None:
     topics = contract_topics()
-    assert len(topics) == 15
+    assert len(topics) == 16  # + demand (#15)
     shown = {topic for topic, _ in examples()}
     for topic in topics:
         assert (SCHEMAS / f"{topic}.schema.json").exists(), topic
