@@ -139,6 +139,7 @@ class DemandCalculator:
         self._step: int | None = rule.step_index(0.0)
         self._rank_version = 0
         self._day_best: dict[date, ClosedInterval] = {}
+        self._weight_cache: tuple[int | None, float] = (None, 0.0)
         #: Closes since the last :meth:`drain_journal`, and whether more than closes changed.
         self._journal: list[list[Any]] = []
         self._rewrite = False
@@ -215,7 +216,9 @@ class DemandCalculator:
         start = self._current_start
         if start is None or self._last_t is None:
             return None
-        weight = self.rule.weight(self._local(start))
+        if self._weight_cache[0] != start:
+            self._weight_cache = (start, self.rule.weight(self._local(start)))
+        weight = self._weight_cache[1]
         limit = self._current_limit()
         if limit is None or weight <= 0:
             return None
