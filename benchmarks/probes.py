@@ -11,11 +11,11 @@ accepts a forged tag would publish forged readings).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 from ccc_gateway.protocol import encode_frame, parse_frame
+from ccc_gateway.protocol._record import replace
 
 from .frames import BenchFrame
 from .peers import Decoder, Unsupported
@@ -33,7 +33,7 @@ def _flip_tag(frame: BenchFrame) -> tuple[bytes, bytes | None, bytes | None]:
     parsed = parse_frame(frame.data)
     information = bytearray(parsed.information)
     information[-1] ^= 0x01
-    forged = encode_frame(copy.replace(parsed, information=bytes(information)))
+    forged = encode_frame(replace(parsed, information=bytes(information)))
     return forged, frame.encryption_key, frame.authentication_key
 
 

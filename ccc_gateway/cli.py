@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 from . import __version__
 from .decode_cli import add_decode_arguments, run_decode
 
 __all__ = ["main"]
 
-type AddArguments = Callable[[argparse.ArgumentParser], None]
-type Run = Callable[[argparse.Namespace], int]
+AddArguments: TypeAlias = Callable[[argparse.ArgumentParser], None]
+Run: TypeAlias = Callable[[argparse.Namespace], int]
 
 COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     "decode": (
@@ -33,7 +34,7 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
 OPTIONAL: dict[str, str] = {
     "gateway": "ccc_gateway.service_cli",
     "emulator": "meter_emulator.cli",
-    "demo": "ccc_gateway.demo",
+    "demo": "omnipower_demo",
     "demand": "ccc_gateway.demand_cli",
 }
 

@@ -6,35 +6,32 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from .decode_report import (
+    NO_FRAMES,
+    FrameReport,
+    UsageError,
+    no_frames_message,
+    print_report,
+    report_for,
+)
 from .protocol import (
-    CosemDateTime,
     FrameReader,
     FrameReceived,
     Keys,
     OmnipowerError,
-    Push,
-    RemoteProtocolError,
     Resolution,
     SecurityContext,
     SecurityPolicy,
-    decode_frame,
 )
 from .protocol.p1 import P1TelegramReader
 
 __all__ = ["add_decode_arguments", "parse_key", "run_decode"]
 
 _SEPARATORS = re.compile(r"(0x)|[\s:,\-]", re.IGNORECASE)
-
-
-class UsageError(Exception):
-    """A command-line argument a person has to fix."""
 
 
 def parse_hex(text: str, what: str) -> bytes:
@@ -73,6 +70,13 @@ def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seconds", type=float, help="with --port/--tcp: stop after this many seconds"
     )
+    parser.add_argument(
+        "--progress",
+        type=float,
+        default=5.0,
+        help="with --port/--tcp: until the first frame, report the bytes seen every this many "
+        "seconds (default: 5)",
+    )
     parser.add_argument("--key", help="encryption key, KeyType 64 (GPK60), 32 hex digits")
     parser.add_argument("--auth-key", help="authentication key, KeyType 65 (GPK61), 32 hex digits")
     parser.add_argument(
@@ -100,64 +104,6 @@ def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["0.01", "0.001"],
         help="current resolution in A (default: 0.001 on CT meters, type 685…, else 0.01)",
     )
-
-
-@dataclass
-class FrameReport:
-    """What decode found for one frame."""
-
-    index: int
-    raw: bytes
-    checks: list[str] = field(default_factory=list)
-    push: Push | None = None
-    error: OmnipowerError | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON for --json."""
-        out: dict[str, Any] = {
-            "frame": self.index,
-            "bytes": len(self.raw),
-            "ok": self.error is None,
-            "checks": self.checks,
-        }
-        if self.error is not None:
-            out["error"] = {
-                "name": type(self.error).__name__,
-                "code": self.error.code,
-                "message": str(self.error),
-                "hint": self.error.hint,
-            }
-        if self.push is not None:
-            push = self.push
-            out["list"] = {
-                "version": push.list_version,
-                "kind": push.list_kind.value,
-                "phases": push.phases,
-                "null_placeholders": push.null_placeholders,
-            }
-            out["apdu_datetime"] = push.apdu_datetime.isoformat() if push.apdu_datetime else None
-            if push.system_title is not None:
-                out["system_title"] = push.system_title.hex().upper()
-                out["invocation_counter"] = push.invocation_counter
-            out["readings"] = {
-                code: {
-                    "name": r.name,
-                    "raw": _jsonable(r.raw),
-                    "scaler": r.scaler,
-                    "unit": r.unit,
-                    "value": _jsonable(r.value),
-                }
-                for code, r in push.readings.items()
-            }
-        return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, CosemDateTime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex().upper()
-    return value
 
 
 def _resolution(args: argparse.Namespace) -> Resolution:
@@ -202,28 +148,6 @@ def _split_frames(data: bytes) -> list[tuple[bytes, OmnipowerError | None]]:
     return out
 
 
-def report_for(
-    index: int,
-    raw: bytes,
-    framing_error: OmnipowerError | None,
-    *,
-    security: SecurityContext,
-    resolution: Resolution,
-) -> FrameReport:
-    """Decode one framed chunk (or record why framing refused it)."""
-    report = FrameReport(index, raw)
-    if framing_error is not None:
-        report.error = framing_error
-        return report
-    try:
-        report.push = decode_frame(
-            raw, security=security, resolution=resolution, trace=report.checks
-        )
-    except RemoteProtocolError as error:
-        report.error = error
-    return report
-
-
 def decode_all(
     data: bytes, *, security: SecurityContext, resolution: Resolution, single: bool
 ) -> list[FrameReport]:
@@ -235,44 +159,9 @@ def decode_all(
     ]
 
 
-def print_report(console: Console, report: FrameReport) -> None:
-    """A frame report for people: every check, then the values or the error and a hint."""
-    _print(console, report)
-
-
-def _print(console: Console, report: FrameReport) -> None:
-    console.rule(f"frame {report.index} ({len(report.raw)} bytes)")
-    for check in report.checks:
-        console.print(f"  [green]✓[/green] {check}")
-    if report.error is not None:
-        console.print(f"  [bold red]✗ {type(report.error).__name__}[/]: {report.error}")
-        if report.error.hint:
-            console.print(f"    [yellow]what to try:[/] {report.error.hint}")
-        if report.raw:
-            more = " …" if len(report.raw) > 48 else ""
-            console.print(f"    bytes: {report.raw[:48].hex(' ').upper()}{more}")
-        return
-    push = report.push
-    assert push is not None
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("OBIS", "name", "raw", "scaler", "value", "unit"):
-        table.add_column(
-            column, justify="right" if column in ("raw", "scaler", "value") else "left"
-        )
-    for code, reading in push.readings.items():
-        table.add_row(
-            code,
-            reading.name,
-            "" if reading.scaler is None else str(_jsonable(reading.raw)),
-            "" if reading.scaler is None else str(reading.scaler),
-            str(_jsonable(reading.value)),
-            reading.unit or "",
-        )
-    console.print(table)
-
-
 def run_decode(args: argparse.Namespace) -> int:
-    """Exit 0 when every frame decoded, 1 when any failed a check, 2 for a usage error."""
+    """Exit 0 when every frame decoded, 1 when any failed a check, 2 for a usage error, 3 when
+    the capture or the line held no frame at all."""
     # Reports get pasted into bug trackers: never squeeze them into 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     error_console = Console(stderr=True, highlight=False)
@@ -304,11 +193,16 @@ def run_decode(args: argparse.Namespace) -> int:
         resolution=_resolution(args),
         single=args.file is None,
     )
+    if not reports:
+        error_console.print(
+            f"omnipower decode: {args.file}: {no_frames_message(len(data), None)}", soft_wrap=True
+        )
+        return NO_FRAMES
     if args.json:
         sys.stdout.write(json.dumps([r.to_json() for r in reports], indent=2) + "\n")
     else:
         for report in reports:
-            _print(console, report)
+            print_report(console, report)
         failed = sum(r.error is not None for r in reports)
         console.print(f"\n{len(reports) - failed} of {len(reports)} frames decoded")
     return 1 if any(r.error is not None for r in reports) else 0

@@ -16,7 +16,7 @@ from typing import BinaryIO, Final
 
 from rich.console import Console
 
-from .decode_cli import UsageError, print_report, report_for
+from .decode_report import NO_FRAMES, UsageError, no_frames_message, print_report, report_for
 from .protocol import (
     FrameReader,
     FrameReceived,
@@ -60,8 +60,11 @@ async def _live(
         stream, writer = await _open(args)
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot open {args.port or args.tcp}: {exc}") from None
+    where = f"{args.port} at {args.baud} 8N1" if args.port else f"{args.tcp} (TCP)"
+    status = Console(stderr=True, highlight=False, soft_wrap=True)
+    status.print(f"waiting for frames on {where}; Ctrl-C stops")
     try:
-        return await _decode_stream(args, stream, keys, resolution, console, save, policy)
+        return await _decode_stream(args, stream, keys, resolution, console, save, status, policy)
     finally:
         writer.close()
 
@@ -73,14 +76,22 @@ async def _decode_stream(
     resolution: Resolution,
     console: Console,
     save: BinaryIO | None,
+    status: Console,
     policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED,
 ) -> int:
     security = SecurityContext(keys=keys, policy=policy)
     frames = FrameReader()
-    count = failed = 0
+    count = failed = received = 0
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + args.seconds if args.seconds else None
+    started = loop.time()
+    deadline = started + args.seconds if args.seconds else None
+    next_progress = started + args.progress
     while args.count is None or count < args.count:
+        now = loop.time()
+        if count == 0 and now >= next_progress:
+            # Until the first frame, say what the line carries: silence and garbage differ.
+            status.print(f"{now - started:.0f} s: {received} bytes, {count} frames so far")
+            next_progress = now + args.progress
         timeout = SILENCE if deadline is None else min(SILENCE, deadline - loop.time())
         if timeout <= 0:
             break
@@ -92,6 +103,7 @@ async def _decode_stream(
         else:
             if not chunk:
                 break  # the port closed
+            received += len(chunk)
             if save is not None:
                 save.write(chunk)
             events = frames.receive_data(chunk)
@@ -105,6 +117,9 @@ async def _decode_stream(
                 sys.stdout.flush()
             else:
                 print_report(console, report)
+    if count == 0:
+        status.print(no_frames_message(received, args.seconds))
+        return NO_FRAMES
     if not args.json:
         console.print(f"\n{count - failed} of {count} frames decoded")
     return 1 if failed else 0

@@ -33,6 +33,7 @@ from .mqtt.payloads import (
 )
 from .optical.channel import CAPABILITIES, OpticalChannel, OpticalPortFactory
 from .optical.session import OpticalError
+from .plausibility import assumed_scalers, implausible
 from .ports import ByteSource, PortUnavailable, ReplayPort, SerialPort, TcpPort
 from .protocol import FrameRejected, PushDecoder, PushReceived, SecurityContext
 from .registers import PushScalers, RegisterFloor, ScalerMismatch, ScalerStore
@@ -120,6 +121,7 @@ class MeterChannel:
         self._info_sent = False
         self._port_lost = False
         self._unnamed_warned = False
+        self._first_push_logged = False
         self._discovery = (
             DiscoveryAnnouncer(gateway.topics, gateway.config.mqtt.discovery_prefix)
             if gateway.config.mqtt.discovery
@@ -237,6 +239,25 @@ class MeterChannel:
         push = self.scalers.apply(push)
         ts = meter_time(push, self.zone, now)
         topics = self.gateway.topics
+        if not self._first_push_logged:
+            # After "connected to MQTT broker" the log would otherwise stay silent while it works.
+            _LOGGER.info(
+                "%s: first push from meter %s decoded (%d values), publishing to %s",
+                self.config.name,
+                meter_id,
+                len(push.readings),
+                topics.meter(meter_id, "power"),
+            )
+            scalers = assumed_scalers(push)
+            if scalers:
+                _LOGGER.info(
+                    "%s: scalers assumed (the push sends none): %s",
+                    self.config.name,
+                    ", ".join(f"{unit} x10^{scaler}" for unit, scaler in scalers.items()),
+                )
+            for flag in implausible(push, config=True):
+                _LOGGER.warning("%s: %s", self.config.name, flag)
+            self._first_push_logged = True
         power = power_payload(push, ts)
         energy = energy_payload(push, ts)
         if power is not None:

@@ -200,6 +200,7 @@ class Gateway:
         finally:
             self._running = False
             self._stopped.set()
+            _LOGGER.info("omnipower gateway %s stopped", self.config.gateway_id)
 
     async def aclose(self) -> None:
         """Stop cleanly and return when :meth:`run` has: every pending command answered

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, load_config
+from .config.loader import state_dir_problem
 from .service import Gateway
 
 __all__ = ["COMMAND", "add_gateway_arguments", "run_gateway"]
@@ -81,6 +82,13 @@ def run_gateway(args: argparse.Namespace) -> int:
         _LOGGER.error("configuration error in %s: %s", args.config, exc)
         return 2
     if args.check:
+        problem = state_dir_problem(config.state_dir)
+        if problem is not None:
+            fatal, text = problem
+            if fatal:
+                _LOGGER.error("configuration error in %s: %s", args.config, text)
+                return 2
+            _LOGGER.warning("%s", text)
         _LOGGER.info(
             "%s is valid: %d meter(s), broker %s:%d",
             args.config,

@@ -54,25 +54,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ccc",
         default="pty",
-        help="where the CCC pushes: pty (symlink ./omnipower-ccc), pty:PATH or tcp:PORT",
+        help="where the CCC pushes: pty (symlink ./omnipower-ccc), pty:PATH or tcp:PORT "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--optical",
         default="pty",
         help="the optical head (IEC 62056-21 and DLMS): pty (symlink ./omnipower-optical), "
-        "pty:PATH, tcp:PORT or none",
+        "pty:PATH, tcp:PORT or none (default: %(default)s)",
     )
     parser.add_argument(
-        "--password", default="12345", help="LLS / 1107 password of the optical port"
+        "--password",
+        default="12345",
+        help="LLS / 1107 password of the optical port (default: %(default)s)",
     )
-    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per second (default: %(default)s)",
+    )
     parser.add_argument(
         "--scenario",
         default="household",
         choices=sorted(SCENARIOS),
-        help="what happens behind the meter",
+        help="what happens behind the meter (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="scenario seed (same seed, same run)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="scenario seed, same seed same run (default: %(default)s)",
+    )
     parser.add_argument("--start", help="simulated start, ISO 8601 with offset (default: now)")
     parser.add_argument("--state", type=Path, help="state file (registers, logs, IC)")
     parser.add_argument("--control", type=Path, help="control socket path (JSON lines)")

@@ -17,7 +17,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 __all__ = [
     "ArgumentError",
@@ -32,7 +32,7 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 _MAX_LINE: Final = 64 * 1024
 
-type Handler = Callable[[Mapping[str, Any]], Any | Awaitable[Any]]
+Handler: TypeAlias = Callable[[Mapping[str, Any]], Any | Awaitable[Any]]
 
 
 class ArgumentError(ValueError):

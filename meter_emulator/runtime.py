@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime
 
@@ -32,7 +32,7 @@ STEP: Final = 0.05
 #: Frames waiting for one link before the oldest is dropped.
 MAX_BACKLOG: Final = 8
 
-type Snapshot = Mapping[str, int | str | CosemDateTime]
+Snapshot: TypeAlias = Mapping[str, int | str | CosemDateTime]
 
 
 class MeterLike(Protocol):

@@ -51,6 +51,18 @@ class ConfigError(ValueError):
         self.key = key
 
 
+class ConfigErrors(ConfigError):
+    """Several tables of the file are wrong: every one is reported at once, so a person fixes the
+    file in one pass instead of one error per run. ``key`` is the first; ``errors`` has all."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        ValueError.__init__(
+            self, f"{len(errors)} errors:\n" + "\n".join(f"  {error}" for error in errors)
+        )
+        self.key = errors[0].key
+        self.errors = errors
+
+
 class Secret:
     """A value that must never reach a log, a topic or a dump: ``repr``/``str`` redact it."""
 

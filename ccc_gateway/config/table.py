@@ -6,6 +6,7 @@ reader is editing a file over SSH, not reading a traceback.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -54,7 +55,12 @@ class Table:
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self._seen)
         if unknown:
-            raise ConfigError(self.name(unknown[0]), "unknown key (check its spelling)")
+            message = "unknown key (check its spelling)"
+            # A misspelt key is otherwise reported twice: unknown here, missing elsewhere.
+            nearest = difflib.get_close_matches(unknown[0], sorted(self._seen), n=1, cutoff=0.75)
+            if nearest:
+                message += f"; did you mean {nearest[0]}?"
+            raise ConfigError(self.name(unknown[0]), message)
 
 
 def zone(table: Table, item: str) -> ZoneInfo | None:
@@ -87,4 +93,11 @@ def secret_key(table: Table, item: str, key_type: int) -> Secret | None:
     if len(cleaned) != 32 or not all(c in "0123456789abcdefABCDEF" for c in cleaned):
         # Say what is wrong without echoing the key into a log.
         raise ConfigError(table.name(item), f"{expected}; got {len(cleaned)} characters")
+    if len(set(cleaned.lower())) == 1:
+        # 000…0 / 111…1 are what examples put there; no grid operator issues such a key.
+        raise ConfigError(
+            table.name(item),
+            f"{expected}; this one is a placeholder (one digit repeated): put in the key from "
+            "your grid operator, or remove the line for a meter that pushes in plain text",
+        )
     return Secret(cleaned.lower())

@@ -24,7 +24,7 @@ from .rules import TariffRule
 __all__ = ["DemandTracker", "Publication"]
 
 #: A ``demand`` payload (None: nothing new to say) and the ``events`` payloads to publish.
-Publication: TypeAlias = tuple[dict[str, Any] | None, list[dict[str, Any]]]  # noqa: UP040 (3.11)
+Publication: TypeAlias = tuple[dict[str, Any] | None, list[dict[str, Any]]]
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import aiomqtt
 from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
@@ -51,6 +52,24 @@ _LOGGER = logging.getLogger(__name__)
 
 class _Closed(Exception):
     """Raised by the drain loop once the outbox is empty and ``offline`` is out."""
+
+
+_T = TypeVar("_T")
+
+
+async def _keeping_cancellation(operation: Awaitable[_T]) -> _T:
+    """Await an aiomqtt call without losing a cancellation that arrives as it completes.
+
+    aiomqtt waits with :func:`asyncio.wait_for`, which on Python 3.11 returns the result and drops
+    a cancellation that lands in the same loop step (CPython gh-86296, fixed in 3.12): the drain
+    loop would go back to waiting and the gateway would never stop. Only for a task that owns no
+    TaskGroup: on 3.11 a TaskGroup whose child fails can leave its parent's cancel count raised.
+    """
+    result = await operation
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +284,7 @@ class Publisher:
             self.connected = False
 
     async def _drain_and_listen(self, client: aiomqtt.Client) -> None:
+        lost: BaseException | None = None
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._drain(client))
@@ -272,7 +292,11 @@ class Publisher:
         except* _Closed:
             pass  # closed cleanly: the caller disconnects
         except* aiomqtt.MqttError as group_error:
-            raise group_error.exceptions[0] from None
+            lost = group_error.exceptions[0]
+        # Raised here, not inside ``except*``: Python before 3.11.4 (Debian 12's 3.11.2) wraps an
+        # exception raised there in an ExceptionGroup, and the reconnect loop would not see it.
+        if lost is not None:
+            raise lost from None
 
     async def _drain(self, client: aiomqtt.Client) -> None:
         outbox = self.outbox
@@ -287,8 +311,10 @@ class Publisher:
                 await self._wake.wait()
                 continue
             try:
-                await client.publish(
-                    message.topic, message.payload, qos=message.qos, retain=message.retain
+                await _keeping_cancellation(
+                    client.publish(
+                        message.topic, message.payload, qos=message.qos, retain=message.retain
+                    )
                 )
             except BaseException:
                 # Not acknowledged: the connection broke (MqttError), or the listener noticed

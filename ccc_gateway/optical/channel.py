@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
 from ..config import MeterConfig, OpticalPortConfig
 from ..meter import MeterView
@@ -27,7 +27,7 @@ __all__ = ["CAPABILITIES", "OpticalChannel", "OpticalMeter", "OpticalPortFactory
 
 _LOGGER = logging.getLogger(__name__)
 
-type OpticalPortFactory = Callable[[OpticalPortConfig], OpticalPort]
+OpticalPortFactory: TypeAlias = Callable[[OpticalPortConfig], OpticalPort]
 
 #: What an optical DLMS port lets the gateway publish (info.capabilities).
 CAPABILITIES: Final = (
@@ -85,6 +85,7 @@ class OpticalChannel:
         self.port = port
         self.meter = meter
         self._lost = False
+        self._answered = False
         self._last_change_command: str | None = None
         self.poller = OpticalPoller(
             port,
@@ -148,7 +149,14 @@ class OpticalChannel:
         self.meter.record_optical_error(error)
 
     def _ok(self) -> None:
-        if self._lost:
+        if not self._answered:
+            _LOGGER.info(
+                "%s: first optical poll on %s answered",
+                self.meter.config.name,
+                self.port.description,
+            )
+            self._answered = True
+        elif self._lost:
             _LOGGER.info(
                 "%s: optical port %s answers again", self.meter.config.name, self.port.description
             )

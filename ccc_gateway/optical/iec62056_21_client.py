@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum, unique
-from typing import Final, NoReturn
+from typing import Final, NoReturn, TypeAlias
 
 from ..protocol.errors import LocalProtocolError, RemoteProtocolError
 from ..protocol.iec62056_21 import (
@@ -142,7 +142,7 @@ class ReadoutReceived:
     readout: Readout
 
 
-type ClientEvent = Transmit | BaudrateChanged | ReadoutReceived
+ClientEvent: TypeAlias = Transmit | BaudrateChanged | ReadoutReceived
 
 
 class Iec62056Client:

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ..config import OpticalPortConfig
 from ..ports.base import PortUnavailable
@@ -225,7 +225,7 @@ class Iec62056Session:
         return {}
 
 
-type LinkOpener = Callable[[], AbstractAsyncContextManager[OpticalLink]]
+LinkOpener: TypeAlias = Callable[[], AbstractAsyncContextManager[OpticalLink]]
 
 
 class Iec62056OpticalPort:

@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ..config import OpticalPortConfig
 from ..protocol.axdr import CosemDateTime, Data, DataType
@@ -60,7 +60,7 @@ __all__ = ["DlmsOpticalPort", "DlmsSession", "open_optical_port"]
 
 _LOGGER = logging.getLogger(__name__)
 
-type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+StreamOpener: TypeAlias = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
 #: Blue Book unit codes (4.3.2) the gateway converts, and how: (factor, contract unit).
 _UNIT_FACTORS: Final = {30: 1e-3, 32: 1e-3}  # Wh → kWh, varh → kvarh

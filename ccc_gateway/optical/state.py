@@ -41,8 +41,8 @@ __all__ = [
     "tariff_payload",
 ]
 
-Values: TypeAlias = Mapping[str, Any]  # noqa: UP040 (runs on Python 3.11)
-TariffSource: TypeAlias = Literal["calendar", "input", "forced"]  # noqa: UP040
+Values: TypeAlias = Mapping[str, Any]
+TariffSource: TypeAlias = Literal["calendar", "input", "forced"]
 
 SCHEMA: Final = 1
 #: TariffSource values (omnipower_logs.TariffSource) → the contract's source; 0 (no tariff

@@ -15,7 +15,7 @@ are kept. At most 10 fields; no mutable defaults; ``ClassVar`` annotations are n
 from __future__ import annotations
 
 from types import CellType, FunctionType
-from typing import Any, Final, dataclass_transform
+from typing import Any, Final, TypeVar, dataclass_transform
 
 __all__ = ["record"]
 
@@ -194,8 +194,18 @@ def _make_init(cls: Any, names: tuple[str, ...], defaults: dict[str, Any]) -> An
     return FunctionType(code, globals(), "__init__", argdefs, closure)
 
 
+_T = TypeVar("_T", bound=type)
+_R = TypeVar("_R")
+
+
+def replace(obj: _R, /, **changes: Any) -> _R:
+    """A copy of the record *obj* with *changes*: :func:`copy.replace` is Python 3.13+, and the
+    gateway and emulator also run on 3.11 (Debian 12, Raspberry Pi OS Bookworm)."""
+    return obj.__replace__(**changes)  # type: ignore[attr-defined,no-any-return]
+
+
 @dataclass_transform(frozen_default=True)
-def record[T: type](cls: T) -> T:
+def record(cls: _T) -> _T:
     """*cls* rebuilt as a frozen class with ``__slots__`` and the methods listed above."""
     namespace = dict(cls.__dict__)
     names = tuple(cls.__annotations__)

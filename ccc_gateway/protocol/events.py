@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from ._record import record
 from .errors import RemoteProtocolError
 from .hdlc import HdlcFrame
@@ -34,4 +36,4 @@ class PushReceived:
     raw: bytes
 
 
-type Event = FrameReceived | FrameRejected | PushReceived
+Event: TypeAlias = FrameReceived | FrameRejected | PushReceived

@@ -96,7 +96,7 @@ class HdlcFrame:
 
 
 #: Destination, source and control byte: what identifies a sender's frames on the line.
-HdlcRoute: TypeAlias = tuple[HdlcAddress, HdlcAddress, int]  # noqa: UP040 (runs on 3.11)
+HdlcRoute: TypeAlias = tuple[HdlcAddress, HdlcAddress, int]
 
 
 def route_of(frame: HdlcFrame) -> HdlcRoute:

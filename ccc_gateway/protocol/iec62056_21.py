@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum, unique
-from typing import Final
+from typing import Final, TypeAlias
 
 from .errors import (
     ChecksumMismatch,
@@ -259,7 +259,7 @@ class DataMessage:
     partial: bool = False
 
 
-type Message = Request | Identification | OptionSelect | Ack | Nak | Command | DataMessage
+Message: TypeAlias = Request | Identification | OptionSelect | Ack | Nak | Command | DataMessage
 
 _PRINTABLE: Final = re.compile(r"[\x20-\x7e]*")
 

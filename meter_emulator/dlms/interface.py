@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, unique
-from typing import TYPE_CHECKING, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, ClassVar, Final, Protocol, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.dlms.enums import ActionResult, DataAccessResult
@@ -44,9 +44,9 @@ __all__ = [
     "unsigned",
 ]
 
-type Reader = Callable[[], Data | DataAccessResult]
-type Writer = Callable[[Data], DataAccessResult]
-type ActionHandler = Callable[[Data | None], tuple[ActionResult, Data | None]]
+Reader: TypeAlias = Callable[[], Data | DataAccessResult]
+Writer: TypeAlias = Callable[[Data], DataAccessResult]
+ActionHandler: TypeAlias = Callable[[Data | None], tuple[ActionResult, Data | None]]
 
 #: Blue Book unit enumeration (class 3 scaler_unit), by the symbols our object table uses.
 UNITS: Final = {

@@ -16,10 +16,10 @@ The event, power-quality, cut-off, billing and analysis loggers are in :mod:`.lo
 
 from __future__ import annotations
 
-from copy import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from ccc_gateway.protocol._record import replace
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.dlms.descriptors import CaptureObject
 from ccc_gateway.protocol.obis import obis_to_bytes

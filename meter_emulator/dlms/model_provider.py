@@ -45,7 +45,7 @@ import dataclasses
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.cipher import Keys
@@ -77,7 +77,7 @@ from .server import DlmsServer
 
 __all__ = ["ModelProvider", "display_lists_for", "dlms_server_for", "image_transfer_for"]
 
-type Row = tuple[Data, ...]
+Row: TypeAlias = tuple[Data, ...]
 
 _BREAKER_OBJECTS: Final = ("coupling_", "cutoff_basis", "prepayment_")
 _REACTIVE_MAXIMA: Final = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import time
-from typing import Final
+from typing import Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import Data, DataType
 from ccc_gateway.protocol.dlms.enums import DataAccessResult
@@ -35,8 +35,8 @@ __all__ = [
     "write_table",
 ]
 
-type Read = Callable[[], Data | None]
-type Write = Callable[[int], DataAccessResult]
+Read: TypeAlias = Callable[[], Data | None]
+Write: TypeAlias = Callable[[int], DataAccessResult]
 
 _U8, _U16, _U32 = DataType.UNSIGNED, DataType.LONG_UNSIGNED, DataType.DOUBLE_LONG_UNSIGNED
 OK: Final = DataAccessResult.SUCCESS

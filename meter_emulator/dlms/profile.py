@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.dlms.descriptors import (
@@ -28,7 +28,7 @@ from .interface import ActionHandler, CosemObject, Reader, RequestContext, enum
 
 __all__ = ["ProfileGeneric", "select_entries"]
 
-type Row = tuple[Data, ...]
+Row: TypeAlias = tuple[Data, ...]
 _FIFO = 1
 #: A date-time's deviation when "not specified" (0x8000 on the wire).
 DEVIATION_NOT_SPECIFIED: Final = -0x8000

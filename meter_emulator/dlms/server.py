@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from ccc_gateway.protocol.dlms.control import LinkParameters
 from ccc_gateway.protocol.dlms.link import (
@@ -35,7 +36,7 @@ class Served:
     response: bytes
 
 
-type ServerEvent = LinkEvent | Served
+ServerEvent: TypeAlias = LinkEvent | Served
 
 
 class DlmsServer:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime
 from ccc_gateway.protocol.omnipower_logs import EventCode, PowerQualityCode
@@ -47,7 +47,7 @@ _PQ_CODES: Final = {
     VoltageState.INTERRUPTION: PowerQualityCode.INTERRUPTION,
     VoltageState.NORMAL: PowerQualityCode.INTERRUPTION,  # never logged: NORMAL does not end
 }
-type Snapshot = dict[str, int | str | CosemDateTime]
+Snapshot: TypeAlias = dict[str, int | str | CosemDateTime]
 
 
 class MeterEngine:

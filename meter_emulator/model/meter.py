@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime
 from ccc_gateway.protocol.omnipower_logs import EventCode
@@ -29,7 +29,7 @@ from .status import EventStatus
 
 __all__ = ["Meter", "S0Output"]
 
-type Snapshot = dict[str, int | str | CosemDateTime]
+Snapshot: TypeAlias = dict[str, int | str | CosemDateTime]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeAlias
 
 from ccc_gateway.protocol.axdr import CosemDateTime
 from ccc_gateway.protocol.cipher import Keys
@@ -31,7 +32,7 @@ from .push_schedule import DuePush, PushKind, PushSchedule
 
 __all__ = ["CccPush", "CccPushConfig", "FaultNotApplicable"]
 
-type Snapshot = Mapping[str, int | str | CosemDateTime]
+Snapshot: TypeAlias = Mapping[str, int | str | CosemDateTime]
 
 
 class FaultNotApplicable(ValueError):

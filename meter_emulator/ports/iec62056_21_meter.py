@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum, unique
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeAlias
 
 from ccc_gateway.protocol.iec62056_21 import DataSet, DataValue
 
@@ -52,7 +52,7 @@ class MeterTime:
     valid: bool = True  #: V: 0 the clock is not set, 1 it is
 
 
-type RegisterValue = Decimal | int | str | MeterTime
+RegisterValue: TypeAlias = Decimal | int | str | MeterTime
 
 
 @dataclass(frozen=True, slots=True)

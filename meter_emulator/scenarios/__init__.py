@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Final
+from typing import Final, TypeAlias
 
 from ..model.power import PhaseSupply, Supply
 from ..model.source import Action, ActionKind, ConstantLoad, LoadSource
@@ -16,7 +16,7 @@ from .household import Household, tamper_actions, unit_random
 
 __all__ = ["SCENARIOS", "Household", "UnknownScenario", "make_scenario", "unit_random"]
 
-type Factory = Callable[[int, int, int], LoadSource]  # (seed, phases, start_us)
+Factory: TypeAlias = Callable[[int, int, int], LoadSource]  # (seed, phases, start_us)
 
 _HOUR: Final = 3600 * 1_000_000
 

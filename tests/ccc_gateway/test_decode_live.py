@@ -105,3 +105,74 @@ def test_unreachable_port_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
     code = main(["decode", "--port", "/dev/does-not-exist"])
     assert code == 2
     assert "cannot open /dev/does-not-exist" in capsys.readouterr().err
+
+
+def _serve_then_idle(payload: bytes, idle: float) -> tuple[int, threading.Thread]:
+    """A socket that sends *payload* (maybe nothing) and then keeps the line open, silent."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def run() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.sendall(payload)
+            time.sleep(idle)
+        server.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return port, thread
+
+
+def test_a_silent_line_says_where_it_waits_counts_and_exits_with_what_to_check(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port, thread = _serve_then_idle(b"", idle=3)
+    code = main(["decode", "--tcp", f"127.0.0.1:{port}", "--seconds", "1.5", "--progress", "0.5"])
+    thread.join(5)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert f"waiting for frames on 127.0.0.1:{port} (TCP)" in err
+    assert "0 bytes, 0 frames so far" in err
+    assert "no bytes arrived in 1.5 s" in err
+    assert "pin 5" in err
+    assert "2400 baud 8N1" in err
+
+
+def test_a_serial_port_names_its_line_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+    try:
+        code = main(["decode", "--port", path, "--seconds", "0.6"])
+    finally:
+        os.close(master)
+        os.close(slave)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert f"waiting for frames on {path} at 2400 8N1" in err
+
+
+def test_garbage_on_the_line_is_counted_and_named(capsys: pytest.CaptureFixture[str]) -> None:
+    garbage = b"\x00\xff\x13 not a meter \x55" * 20
+    port, thread = _serve_then_idle(garbage, idle=3)
+    code = main(["decode", "--tcp", f"127.0.0.1:{port}", "--seconds", "1.5", "--progress", "0.5"])
+    thread.join(5)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert f"{len(garbage)} bytes, 0 frames so far" in err
+    assert f"{len(garbage)} bytes, no frame start" in err
+    assert "baud rate or parity" in err
+
+
+def test_a_garbage_capture_file_is_not_a_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = tmp_path / "notes.txt"
+    text = "this is not a capture\nnor hex at all\n"
+    capture.write_text(text)
+    code = main(["decode", "--file", str(capture)])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert f"{len(text)} bytes, no frame start" in captured.err
+    assert "0 of 0 frames decoded" not in captured.out

@@ -20,6 +20,10 @@ from ccc_gateway.mqtt import Message
 from ccc_gateway.service import Gateway
 from tests.vectors import PLAIN_HDLC_PUSHES, RADIUS, frame, key
 
+# Wrong keys, not placeholders (one digit repeated), which the config refuses up front.
+WRONG_EK = "0123456789abcdef" * 2
+WRONG_AK = "fedcba9876543210" * 2
+
 
 def make_gateway(tmp_path: Path, **meter: Any) -> Gateway:
     config = parse_config(
@@ -78,7 +82,7 @@ def test_a_rejected_frame_never_names_the_meter(
     Until then the title named the meter (topics under 27581522 from a frame that failed its
     tag); now the id comes only from checked pushes or the configured serial.
     """
-    gateway = make_gateway(tmp_path, encryption_key="00" * 16, authentication_key="11" * 16)
+    gateway = make_gateway(tmp_path, encryption_key=WRONG_EK, authentication_key=WRONG_AK)
     channel = gateway.channels[0]
     with caplog.at_level(logging.WARNING):
         channel.port_data(frame(RADIUS))
@@ -91,8 +95,8 @@ def test_a_rejected_frame_never_names_the_meter(
     named = make_gateway(
         tmp_path / "named",
         serial="27581522",
-        encryption_key="00" * 16,
-        authentication_key="11" * 16,
+        encryption_key=WRONG_EK,
+        authentication_key=WRONG_AK,
     )
     named.channels[0].port_data(frame(RADIUS))
     messages = published(named)

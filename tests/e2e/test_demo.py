@@ -1,4 +1,4 @@
-"""`omnipower demo` end to end: emulator on a pty → gateway → embedded amqtt → the view."""
+"""`omnipower demo` end to end: emulator on a pty → gateway → the demo's broker → the view."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ccc_gateway.demo.run import DemoOptions, serve_demo
+from omnipower_demo.run import DemoOptions, serve_demo
 
 pytestmark = pytest.mark.slow
 

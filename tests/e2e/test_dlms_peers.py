@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import serial
@@ -82,7 +82,10 @@ async def optical_port(meter: Meter, transport: str, tmp_path: Path) -> AsyncIte
         yield f"tcp:{link.port}" if isinstance(link, TcpLink) else str(tmp_path / "ttyOPT")
 
 
-async def in_thread[T](where: str, client: Callable[[str], T]) -> T:
+_T = TypeVar("_T")
+
+
+async def in_thread(where: str, client: Callable[[str], _T]) -> _T:
     return await asyncio.wait_for(asyncio.to_thread(client, where), 60)
 
 

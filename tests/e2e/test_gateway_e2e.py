@@ -184,7 +184,8 @@ def _swapped() -> tuple[bytes, bytes]:
 
 
 def _wrong() -> tuple[bytes, bytes]:
-    return bytes(16), RADIUS_KEYS.authentication_key or b""
+    # A wrong key, not an all-zero placeholder (which the config refuses before any frame).
+    return bytes(range(16)), RADIUS_KEYS.authentication_key or b""
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ import aiomqtt
 import pytest
 
 from ccc_gateway.config import MqttConfig
-from ccc_gateway.demo.broker import EmbeddedBroker
 from ccc_gateway.mqtt import Delivery, Message, Publisher, Topics
 from ccc_gateway.mqtt.publisher import MessageHandler
 from ccc_gateway.ports import Backoff
+from omnipower_demo.broker import EmbeddedBroker
 from tests.e2e.conftest import Mosquitto, subscriber
 
 FAST = Backoff(initial=0.05, maximum=0.3)
@@ -67,7 +67,8 @@ async def test_a_broker_that_cannot_do_5_gets_3_1_1_and_one_warning_with_the_cos
 ) -> None:
     """amqtt breaks off a protocol-5 CONNECT that carries a will: no CONNACK, then 3.1.1 works."""
     caplog.set_level(logging.WARNING, logger="ccc_gateway.mqtt.publisher")
-    async with EmbeddedBroker() as broker:
+    # amqtt explicitly: the demo's broker is Mosquitto when that is installed.
+    async with EmbeddedBroker(mosquitto=None) as broker:
         p = publisher(broker.port, publish_timeout=1.0)
         async with running(p):
             assert p.protocol == "3.1.1"

@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from copy import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from benchmarks.fuzz_push import Mutation, mutate, seed_of
 from ccc_gateway.config import parse_config
 from ccc_gateway.ports import Backoff
 from ccc_gateway.protocol import Keys, SecurityContext, decode_frame, encode_frame, parse_frame
+from ccc_gateway.protocol._record import replace
 from ccc_gateway.protocol.apdu import parse_ciphered_apdu, parse_data_notification, strip_llc
 from ccc_gateway.protocol.axdr import Data, DataType
 from ccc_gateway.protocol.cipher import decrypt

@@ -11,7 +11,7 @@ optional fields are skipped on decoding, for interoperability, but never produce
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 from ..axdr import decode_ber_length, encode_ber_length
 from ..errors import MalformedData, UnknownApdu
@@ -71,9 +71,9 @@ _RELEASE_REASON: Final = 0x80
 #: acse-requirements BIT STRING: 7 unused bits, bit 0 (authentication) set.
 _AUTHENTICATION_REQUIRED: Final = b"\x07\x80"
 
-type AarqUserInformation = InitiateRequest | CipheredPdu
-type AareUserInformation = InitiateResponse | ConfirmedServiceError | CipheredPdu
-type Diagnostic = AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic
+AarqUserInformation: TypeAlias = InitiateRequest | CipheredPdu
+AareUserInformation: TypeAlias = InitiateResponse | ConfirmedServiceError | CipheredPdu
+Diagnostic: TypeAlias = AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic
 
 
 def _tlv(tag: int, value: bytes) -> bytes:

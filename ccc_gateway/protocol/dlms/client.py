@@ -9,6 +9,8 @@ HLS-GMAC with glo-ciphering as an option).
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from ..axdr import Data
 from ..events import FrameRejected
 from ..hdlc import HdlcAddress
@@ -47,7 +49,7 @@ __all__ = [
     "SetOutcome",
 ]
 
-type ClientEvent = SessionEvent | LinkConnected | LinkDisconnected | FrameRejected
+ClientEvent: TypeAlias = SessionEvent | LinkConnected | LinkDisconnected | FrameRejected
 
 
 class DlmsClient:

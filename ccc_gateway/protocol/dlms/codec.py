@@ -8,7 +8,7 @@ the input: the property tests hold it to that.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeAlias
 
 from ..errors import MalformedData, UnknownApdu
 from .acse import (
@@ -61,7 +61,7 @@ from .set import (
 
 __all__ = ["Apdu", "parse_apdu"]
 
-type Apdu = (
+Apdu: TypeAlias = (
     Aarq
     | Aare
     | Rlrq

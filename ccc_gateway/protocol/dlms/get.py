@@ -8,7 +8,7 @@ data-access-result [1]. Byte layouts as in the vendor example of PROTOCOL.md 2.3
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 from ..axdr import Data, encode_ber_length, encode_data
 from ..errors import MalformedData, UnknownApdu
@@ -43,7 +43,7 @@ GET_RESPONSE: Final = 0xC4
 DEFAULT_INVOKE_ID_AND_PRIORITY: Final = 0x81
 
 #: Get-Data-Result: the value, or why there is none.
-type GetResult = Data | DataAccessResult
+GetResult: TypeAlias = Data | DataAccessResult
 
 
 def _write_result(result: GetResult) -> bytes:
@@ -115,7 +115,7 @@ class GetRequestWithList:
         return bytes(out)
 
 
-type GetRequest = GetRequestNormal | GetRequestNext | GetRequestWithList
+GetRequest: TypeAlias = GetRequestNormal | GetRequestNext | GetRequestWithList
 
 
 def parse_get_request(apdu: bytes) -> GetRequest:
@@ -190,7 +190,7 @@ class GetResponseWithList:
         return bytes(out)
 
 
-type GetResponse = GetResponseNormal | GetResponseWithDatablock | GetResponseWithList
+GetResponse: TypeAlias = GetResponseNormal | GetResponseWithDatablock | GetResponseWithList
 
 
 def parse_get_response(apdu: bytes) -> GetResponse:

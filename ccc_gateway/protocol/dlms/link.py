@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Final, TypeAlias
 
 from ..errors import (
     InvalidLlc,
@@ -101,7 +101,7 @@ class LinkDisconnected:
     error: RemoteProtocolError | None = None
 
 
-type LinkEvent = LinkConnected | ApduReceived | LinkDisconnected | FrameRejected
+LinkEvent: TypeAlias = LinkConnected | ApduReceived | LinkDisconnected | FrameRejected
 
 
 @dataclass(slots=True)

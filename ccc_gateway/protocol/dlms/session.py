@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Final, TypeAlias
 
 from ..axdr import Data, decode_data
 from ..errors import (
@@ -121,12 +121,14 @@ class ExchangeFailed:
     error: RemoteProtocolError
 
 
-type SessionEvent = (
+SessionEvent: TypeAlias = (
     Associated | AttributeValue | SetOutcome | ActionOutcome | Released | ExchangeFailed
 )
 
-type _Pending = tuple[str, None] | tuple[str, AttributeDescriptor] | tuple[str, MethodDescriptor]
-type _Answer = tuple[list[SessionEvent], bytes | None]
+_Pending: TypeAlias = (
+    tuple[str, None] | tuple[str, AttributeDescriptor] | tuple[str, MethodDescriptor]
+)
+_Answer: TypeAlias = tuple[list[SessionEvent], bytes | None]
 
 
 class ClientSession:

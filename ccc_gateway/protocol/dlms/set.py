@@ -8,7 +8,7 @@ DataBlock-SA is {last-block BOOLEAN, block-number Unsigned32, raw-data OCTET STR
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 from ..axdr import Data, encode_ber_length, encode_data
 from ..errors import MalformedData, UnknownApdu
@@ -143,7 +143,7 @@ class SetRequestWithList:
         return bytes(out)
 
 
-type SetRequest = (
+SetRequest: TypeAlias = (
     SetRequestNormal | SetRequestWithFirstDatablock | SetRequestWithDatablock | SetRequestWithList
 )
 
@@ -236,7 +236,7 @@ class SetResponseWithList:
         )
 
 
-type SetResponse = (
+SetResponse: TypeAlias = (
     SetResponseNormal | SetResponseDatablock | SetResponseLastDatablock | SetResponseWithList
 )
 

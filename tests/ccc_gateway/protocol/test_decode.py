@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from copy import replace
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from ccc_gateway.protocol import (
     encode_frame,
     parse_frame,
 )
+from ccc_gateway.protocol._record import replace
 from ccc_gateway.protocol.apdu import parse_ciphered_apdu, strip_llc
 from ccc_gateway.protocol.cipher import Keys
 from ccc_gateway.protocol.crc import crc16_x25_bytes

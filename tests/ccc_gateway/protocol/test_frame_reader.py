@@ -215,9 +215,8 @@ def test_mutated_real_frames_raise_only_named_errors(
 
 def _segmented(name: str, sizes: list[int]) -> list[bytes]:
     """A vector's information field sent in segments (S bit on all but the last)."""
-    from copy import replace
-
     from ccc_gateway.protocol import encode_frame
+    from ccc_gateway.protocol._record import replace
 
     original = parse_frame(frame(name))
     info = original.information

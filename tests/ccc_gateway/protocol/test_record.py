@@ -10,7 +10,11 @@ import sys
 import pytest
 
 from ccc_gateway.protocol import CosemDateTime, HdlcAddress, HdlcFrame, Keys, Push
+from ccc_gateway.protocol._record import replace as record_replace
 from ccc_gateway.protocol.push import ListKind
+
+# copy.replace is Python 3.13+; on 3.11 the records' same __replace__ is reached through the helper.
+replace = getattr(copy, "replace", record_replace)
 
 
 def _frame() -> HdlcFrame:
@@ -29,7 +33,7 @@ def test_fields_defaults_and_keywords() -> None:
 def test_equality_hash_and_repr() -> None:
     assert _frame() == _frame()
     assert hash(_frame()) == hash(_frame())
-    assert _frame() != copy.replace(_frame(), control=0x03)
+    assert _frame() != replace(_frame(), control=0x03)
     assert HdlcAddress(1) != (1, None, 1)
     assert repr(HdlcAddress(1)) == "HdlcAddress(logical=1, physical=None, size=1)"
 
@@ -46,13 +50,13 @@ def test_frozen() -> None:
 
 def test_replace_copy_and_pickle() -> None:
     stamp = CosemDateTime(2024, 3, 31, 7, 2, 30, 0)
-    assert copy.replace(stamp, hour=3).hour == 3
+    assert replace(stamp, hour=3).hour == 3
     with pytest.raises(TypeError):
-        copy.replace(stamp, hours=3)
+        replace(stamp, hours=3)
     assert copy.deepcopy(_frame()) == _frame()
     assert pickle.loads(pickle.dumps(_frame())) == _frame()
     push = Push("Kamstrup_V0001", ListKind.HAN_NVE_LIST_1, 3, stamp, {})
-    assert copy.replace(push, invocation_counter=5).invocation_counter == 5
+    assert replace(push, invocation_counter=5).invocation_counter == 5
 
 
 def test_own_methods_are_kept() -> None:
@@ -65,8 +69,11 @@ def test_own_methods_are_kept() -> None:
 def test_decode_path_loads_no_heavy_modules() -> None:
     code = (
         "import sys\n"
+        # Python 3.11's own typing module imports re (3.12 dropped that): not ours to avoid.
+        "import typing\n"
+        "interpreter = set(sys.modules)\n"
         "from ccc_gateway.protocol import decode_frame\n"
-        "heavy = {'dataclasses', 'inspect', 're', 'datetime', 'cryptography'}\n"
+        "heavy = {'dataclasses', 'inspect', 're', 'datetime', 'cryptography'} - interpreter\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     out = subprocess.run(

@@ -7,8 +7,6 @@ a frame announcing a wrong length never costs the good frame behind it.
 
 from __future__ import annotations
 
-from copy import replace
-
 import pytest
 
 from ccc_gateway.protocol import (
@@ -26,6 +24,7 @@ from ccc_gateway.protocol import (
     encode_frame,
     parse_frame,
 )
+from ccc_gateway.protocol._record import replace
 from ccc_gateway.protocol.crc import crc16_x25
 from ccc_gateway.protocol.hdlc import HdlcAddress, route_of
 from tests.e2e.frames import RADIUS_KEYS, radius_push

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from copy import replace
 from datetime import datetime, timedelta
 
+from ccc_gateway.protocol._record import replace
 from ccc_gateway.protocol.axdr import CosemDateTime, Data, DataType
 from ccc_gateway.protocol.dlms.descriptors import CaptureObject
 from ccc_gateway.protocol.dlms.enums import ActionResult, DataAccessResult

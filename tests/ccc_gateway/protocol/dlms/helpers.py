@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from ccc_gateway.protocol.axdr import Data, DataType, encode_data
 from ccc_gateway.protocol.dlms.acse import Aare, Aarq, Rlre, Rlrq
@@ -35,7 +35,7 @@ from ccc_gateway.protocol.dlms.link_server import ServerLink
 from ccc_gateway.protocol.dlms.set import SetRequestNormal, SetResponseNormal
 
 #: What the wire does to one frame: deliver, drop, repeat or corrupt it.
-type Fault = str  # "ok" | "drop" | "dup" | "corrupt"
+Fault: TypeAlias = str  # "ok" | "drop" | "dup" | "corrupt"
 
 
 def split_frames(data: bytes) -> list[bytes]:

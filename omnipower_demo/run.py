@@ -2,9 +2,10 @@
 
 An emulated meter (a household scenario, sped up) pushes encrypted DLMS frames into a pseudo-
 terminal exactly as a real CCC port would; the gateway reads that pty, checks every frame and
-publishes to an MQTT broker (embedded amqtt on loopback unless ``--broker`` names one); the live
-view subscribes to the broker like any consumer and draws what arrives. The demo's keys are
-random for each run and never printed: the gateway gets them the way a user's file gives them.
+publishes to an MQTT broker (its own on loopback, Mosquitto or amqtt, unless ``--broker`` names
+one); the live view subscribes to the broker like any consumer and draws what arrives. The
+demo's keys are random for each run and never printed: the gateway gets them the way a user's
+file gives them.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from ..config import COMMAND_NAMES, parse_config
-from ..ports import Backoff
-from ..service import Gateway
+from ccc_gateway.config import COMMAND_NAMES, parse_config
+from ccc_gateway.ports import Backoff
+from ccc_gateway.service import Gateway
+
 from .live_view import DemoState, follow, render, summary_line
 
 __all__ = ["DemoOptions", "add_demo_arguments", "run_demo", "serve_demo"]
@@ -86,15 +88,16 @@ def _broker_address(url: str) -> tuple[str, int]:
 
 
 @contextlib.asynccontextmanager
-async def _broker(options: DemoOptions) -> AsyncIterator[tuple[str, int, bool]]:
+async def _broker(options: DemoOptions) -> AsyncIterator[tuple[str, int, str | None]]:
+    """(host, port, what runs it: "mosquitto"/"amqtt", or None for the user's own broker)."""
     if options.broker is not None:
         host, port = _broker_address(options.broker)
-        yield host, port, False
+        yield host, port, None
         return
     from .broker import EmbeddedBroker
 
     async with EmbeddedBroker() as broker:
-        yield broker.host, broker.port, True
+        yield broker.host, broker.port, broker.kind
 
 
 def _emulator_config(options: DemoOptions, key: bytes, auth: bytes) -> Any:
@@ -240,12 +243,15 @@ async def serve_demo(
 def _introduce(
     host: str,
     port: int,
-    embedded: bool,
+    embedded: str | None,
     options: DemoOptions,
     ccc: str,
     say: Callable[[str], None],
 ) -> None:
-    where = f"{host}:{port}" + (" (embedded amqtt)" if embedded else "")
+    where = f"{host}:{port}"
+    if embedded is not None:
+        where += f" (the demo's own, {embedded}"
+        where += ")" if port == 1883 else "; 1883 was taken)"
     say(
         f"omnipower demo: emulated meter {SERIAL} pushing on {ccc}, speed x{options.speed:g}, "
         f"scenario {options.scenario} (seed {options.seed})"

@@ -1,4 +1,8 @@
-"""``omnipower demo``: emulator → gateway → embedded broker, with a live view of the readings."""
+"""``omnipower demo``: emulator → gateway → embedded broker, with a live view of the readings.
+
+The demo wires both packages together, so it sits above them: the gateway (``ccc_gateway``)
+never imports the emulator, and ``omnipower demo`` reaches this package only when it runs.
+"""
 
 from __future__ import annotations
 

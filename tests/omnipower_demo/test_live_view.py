@@ -6,7 +6,7 @@ import json
 
 from rich.console import Console
 
-from ccc_gateway.demo.live_view import DemoState, render, summary_line
+from omnipower_demo.live_view import DemoState, render, summary_line
 
 
 def _text(state: DemoState) -> str:
