@@ -39,8 +39,8 @@ LOG_COLUMNS: Final[dict[str, tuple[LogColumn, ...]]] = {
 }
 _UNIT_FACTORS: Final = {30: 1e-3, 32: 1e-3}  # Wh → kWh, varh → kvarh (as ports.py)
 
-Getter: TypeAlias = Callable[[AttributeDescriptor, Any], Awaitable[Data | None]]  # noqa: UP040 (runs on 3.11)
-ScalerOf: TypeAlias = Callable[[CosemObject], Awaitable[tuple[int, int]]]  # noqa: UP040
+Getter: TypeAlias = Callable[[AttributeDescriptor, Any], Awaitable[Data | None]]
+ScalerOf: TypeAlias = Callable[[CosemObject], Awaitable[tuple[int, int]]]
 
 
 def meter_clock_of(cell: Data) -> MeterClock | None:
