@@ -8,6 +8,7 @@ module level, inside functions, and under ``TYPE_CHECKING``. A circle hidden beh
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -16,7 +17,11 @@ import pytest
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 #: Every first-party top-level package (the HA integration is ``custom_components.omnipower``).
-PACKAGES: Final = ("ccc_gateway", "meter_emulator", "omnipower_demo", "custom_components")
+#: The integration is written for Home Assistant's Python (3.13+, ``type`` statements): the
+#: Python 3.11 run of the gateway suite cannot parse it, and checks the other packages.
+PACKAGES: Final = ("ccc_gateway", "meter_emulator", "omnipower_demo") + (
+    ("custom_components",) if sys.version_info >= (3, 12) else ()
+)
 
 
 def _module_name(path: Path) -> str:
@@ -152,6 +157,8 @@ def _violations(source_prefix: str, allowed: tuple[str, ...]) -> list[str]:
     ids=["protocol", "emulator", "gateway", "home-assistant"],
 )
 def test_layers_import_only_downwards(layer: str, may_import: tuple[str, ...]) -> None:
+    if layer not in PACKAGES and layer.partition(".")[0] not in PACKAGES:
+        pytest.skip(f"{layer} is not parsed on Python {sys.version_info[:2]}")
     assert _violations(layer, may_import) == []
 
 
