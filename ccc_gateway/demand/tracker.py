@@ -32,7 +32,7 @@ _LOGGER = logging.getLogger(__name__)
 #: interval closing, a new peak or step, and the headroom changing sign (an automation acts on
 #: that). Between those the projection drifts slowly, and a retained message per push per meter
 #: would cost the broker, the gateway and Home Assistant more than all the rest of the feature.
-PUBLISH_EVERY_S: Final = 30.0
+PUBLISH_EVERY_S: Final = 60.0
 #: Journal lines after which the state is rewritten whole (a day of quarter hours).
 JOURNAL_LINES: Final = 96
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_-]")

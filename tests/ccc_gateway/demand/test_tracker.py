@@ -61,9 +61,9 @@ def test_every_payload_matches_the_contract(tmp_path: Path, rule: Any) -> None:
         errors = list(_validator("events").iter_errors(event))
         assert not errors, errors[0].message
     assert demand[-1]["last_month"]["month"] == "2026-01"  # the run crossed into February
-    # One demand message per 30 s of meter time, plus news (closes, peaks, headroom signs).
-    assert len(demand) <= 5 * 120 + 2 * len(events) + 5 * 4 * 2
-    assert len(demand) >= 5 * 120
+    # One demand message per 60 s of meter time, plus news (closes, peaks, headroom signs).
+    assert len(demand) <= 5 * 60 + 2 * len(events) + 5 * 4 * 2
+    assert len(demand) >= 5 * 60
 
 
 def test_the_state_survives_a_restart(tmp_path: Path) -> None:
