@@ -29,7 +29,7 @@ from .protocol import (
 )
 from .protocol.p1 import P1TelegramReader
 
-__all__ = ["add_decode_arguments", "parse_key", "run_decode"]
+__all__ = ["add_decode_arguments", "parse_key", "read_capture", "run_decode"]
 
 _SEPARATORS = re.compile(r"(0x)|[\s:,\-]", re.IGNORECASE)
 
@@ -118,7 +118,8 @@ def _resolution(args: argparse.Namespace) -> Resolution:
     )
 
 
-def _read_capture(path: Path) -> bytes:
+def read_capture(path: Path) -> bytes:
+    """A capture file's bytes: hex text (``#`` comment lines allowed) or raw, as read."""
     try:
         content = path.read_bytes()
     except OSError as exc:
@@ -181,7 +182,7 @@ def run_decode(args: argparse.Namespace) -> int:
             return run_live(
                 args, keys=keys, resolution=_resolution(args), console=console, policy=policy
             )
-        data = _read_capture(args.file) if args.file else parse_hex(args.hex, "the frame")
+        data = read_capture(args.file) if args.file else parse_hex(args.hex, "the frame")
         if not data:
             raise UsageError("nothing to decode")
     except UsageError as exc:

@@ -13,7 +13,6 @@ import argparse
 import csv
 import itertools
 import json
-import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -22,6 +21,8 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config.loader import host_zone
+from .decode_cli import parse_key, read_capture
+from .decode_report import UsageError
 from .demand.calculator import DemandCalculator, MonthSummary
 from .demand.report import demand_payload
 from .demand.rules import SHIPPED_RULES, TariffRule
@@ -80,36 +81,17 @@ def _zone(name: str | None) -> tzinfo:
         raise DemandUsageError(f"--timezone: {name!r} is not an IANA time zone") from None
 
 
-def _hex(text: str | None, what: str) -> bytes | None:
-    if text is None:
-        return None
-    cleaned = re.sub(r"[\s:]", "", text)
-    cleaned = cleaned[2:] if cleaned[:2].lower() == "0x" else cleaned
-    if not re.fullmatch(r"[0-9A-Fa-f]{32}", cleaned):
-        raise DemandUsageError(f"{what}: 32 hex digits")
-    return bytes.fromhex(cleaned)
-
-
-def _capture_bytes(path: Path) -> bytes:
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise DemandUsageError(f"cannot read {path}: {exc.strerror}") from None
-    lines = content.decode("latin-1").splitlines()
-    text = "".join(line for line in lines if not line.lstrip().startswith("#"))
-    hex_digits = re.sub(r"[\s:,\-]|0x", "", text)
-    if hex_digits and re.fullmatch(r"[0-9A-Fa-f]+", hex_digits) and len(hex_digits) % 2 == 0:
-        return bytes.fromhex(hex_digits)
-    return content
-
-
 def from_capture(path: Path, rule: TariffRule, zone: tzinfo, keys: Keys | None) -> _Result:
     """Every push of *path* that passes every check, fed in order."""
     decoder = PushDecoder(security=SecurityContext(keys=keys))
     calculator = DemandCalculator(rule, zone)
     samples = 0
     last: datetime | None = None
-    for event in [*decoder.receive_data(_capture_bytes(path)), *decoder.flush()]:
+    try:
+        data = read_capture(path)
+    except UsageError as exc:
+        raise DemandUsageError(str(exc)) from None
+    for event in [*decoder.receive_data(data), *decoder.flush()]:
         if not isinstance(event, PushReceived):
             continue
         if event.push.apdu_datetime is None:
@@ -195,13 +177,14 @@ def run_demand(args: argparse.Namespace) -> int:
         rule = SHIPPED_RULES[args.rule]
         zone = _zone(args.timezone)
         if args.file is not None:
-            ek, ak = _hex(args.key, "--key"), _hex(args.auth_key, "--auth-key")
+            ek = None if args.key is None else parse_key(args.key, "--key")
+            ak = None if args.auth_key is None else parse_key(args.auth_key, "--auth-key")
             if ak is not None and ek is None:
                 raise DemandUsageError("--auth-key needs --key")
             result = from_capture(args.file, rule, zone, None if ek is None else Keys(ek, ak))
         else:
             result = from_profile(args.csv, rule, zone)
-    except DemandUsageError as exc:
+    except (DemandUsageError, UsageError) as exc:
         print(f"omnipower demand: {exc}", file=sys.stderr)
         return 2
     snapshot = result.calculator.snapshot(result.last)
