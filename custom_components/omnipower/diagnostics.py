@@ -1,4 +1,5 @@
-"""Diagnostics: the entry, options and the last payload per topic, with secrets redacted."""
+"""Diagnostics: the entry, options, the last payload per topic and the statistics back-fill's
+counters, with secrets redacted."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 
 from .const import CONF_SECRET
 from .coordinator import OmnipowerConfigEntry
+from .statistics import backfill_diagnostics
 
 #: Serial numbers identify a household's meter; the secret signs commands.
 TO_REDACT: Final = {
@@ -44,6 +46,7 @@ async def async_get_config_entry_diagnostics(
         "payloads": data.payloads,
         "last_events": data.last_events,
         "offered_commands": sorted(coordinator.offered_commands),
+        "statistics": backfill_diagnostics(hass, serial),
     }
     scrubbed: dict[str, Any] = _scrub(async_redact_data(result, TO_REDACT), serial)
     return scrubbed

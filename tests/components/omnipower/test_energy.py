@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from functools import partial
+from pathlib import Path
+
 import pytest
 from homeassistant.components.energy import data as energy_data
 from homeassistant.components.energy import validate
 from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import list_statistic_ids
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -17,28 +22,17 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from .conftest import publish
 
-SERIAL = "31415926"
+SERIAL = "27581522"
+#: The back-fill the real gateway published for this meter (see test_statistics.py).
+BACKFILL = json.loads(
+    (Path(__file__).parent / "load_profiles" / "three_phase_r1_r4.json").read_text()
+)["backfill"]
 
 
-def load_profile() -> dict[str, object]:
-    """One hour of the meter's profile, for the external statistic."""
-    return {
-        "ts": "2026-11-26T12:00:00+01:00",
-        "schema": 1,
-        "batch_id": "b1",
-        "request_id": None,
-        "interval_s": 3600,
-        "part": 1,
-        "parts": 1,
-        "intervals": [
-            {
-                "start": "2026-11-26T09:00:00+00:00",
-                "end": "2026-11-26T10:00:00+00:00",
-                "active_energy_import_kwh": 5011.0,
-                "status": 0,
-            }
-        ],
-    }
+@pytest.fixture
+def meter_fixture() -> str:
+    """The DLMS meter the load profile was recorded from: tariffs, export and reactive."""
+    return "dlms_optical"
 
 
 @pytest.fixture(autouse=True)
@@ -48,12 +42,12 @@ def auto_enable_custom_integrations(
     """The recorder must start before Home Assistant."""
 
 
-@pytest.mark.parametrize("meter_fixture", ["prepayment_breaker"])
 async def test_energy_dashboard_validation_is_clean(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """Grid import/export per tariff and the back-fill statistics raise no energy issue."""
-    publish(hass, SERIAL, "load_profile", load_profile())
+    publish(hass, SERIAL, "load_profile", BACKFILL)
+    await hass.async_block_till_done()
     await async_wait_recording_done(hass)
     # Compile the 5-minute period holding the states just written, as the recorder will.
     now = dt_util.utcnow()
@@ -95,7 +89,13 @@ async def test_energy_dashboard_validation_is_clean(
                             "stat_compensation": None,
                             "entity_energy_price": None,
                             "number_energy_price": None,
-                        }
+                        },
+                        {
+                            "stat_energy_to": f"omnipower:{SERIAL}_energy_export",
+                            "stat_compensation": None,
+                            "entity_energy_price": None,
+                            "number_energy_price": None,
+                        },
                     ],
                     "cost_adjustment_day": 0,
                 }
@@ -107,3 +107,21 @@ async def test_energy_dashboard_validation_is_clean(
     assert result["energy_sources"] == [[]]
     # Newer releases add groups (water consumption, …): all of them must be empty too.
     assert all(not any(group) for group in result.values())
+
+
+async def test_the_energy_dashboard_offers_the_active_statistics_only(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The dashboard's pickers list statistics of the ``energy`` unit class: the two active
+    registers. The reactive ones are sums too, for a statistics graph or card, which lists any
+    statistic (what docs/home-assistant.md tells users)."""
+    publish(hass, SERIAL, "load_profile", BACKFILL)
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+    listed = await hass.async_add_executor_job(
+        partial(list_statistic_ids, hass, statistic_type="sum")
+    )
+    classes = {i["statistic_id"]: i["unit_class"] for i in listed if i["source"] == "omnipower"}
+    energy = {sid for sid, unit_class in classes.items() if unit_class == "energy"}
+    assert energy == {f"omnipower:{SERIAL}_energy_import", f"omnipower:{SERIAL}_energy_export"}
+    assert len(classes) == 8
