@@ -68,7 +68,8 @@ def metadata(serial: str, series: Series) -> StatisticMetaData:
         "unit_of_measurement": series.unit,
     }
     if "unit_class" in StatisticMetaData.__annotations__:
-        meta["unit_class"] = unit_class(series.unit)  # required from Home Assistant 2025.11
+        # Newer releases have the field, warn without it and refuse from 2026.11 on.
+        meta["unit_class"] = unit_class(series.unit)
     return cast(StatisticMetaData, meta)
 
 

@@ -47,8 +47,8 @@ class Series:
 
 
 KWH: Final = "kWh"
-#: Home Assistant's own spelling of kilovolt-ampere-reactive hours (the reactive energy unit
-#: it converts from 2025.6 on; 2025.4 stores it as it is).
+#: Home Assistant's own spelling of kilovolt-ampere-reactive hours (``UnitOfReactiveEnergy``
+#: in releases after 2025.4, which convert it to varh; 2025.4 stores it as it is).
 KVARH: Final = "kvarh"
 
 #: Every register a profile may capture (docs/schemas/load_profile.schema.json), in the

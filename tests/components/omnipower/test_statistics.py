@@ -286,8 +286,8 @@ def test_a_register_the_profile_does_not_capture_is_no_fault() -> None:
 
 def test_units_are_the_ones_the_recorder_knows() -> None:
     """kWh is energy; kvarh is Home Assistant's reactive energy unit where the running version
-    converts it (2025.6 on) and a plain unit before; ``unit_class`` is sent only where the
-    recorder has that field (2025.11 on)."""
+    converts it (releases after 2025.4) and a plain unit before; ``unit_class`` is sent only
+    where the recorder has that field."""
     reactive = getattr(unit_conversion, "ReactiveEnergyConverter", None)
     assert unit_class("kWh") == "energy"
     assert unit_class("kvarh") == (None if reactive is None else reactive.UNIT_CLASS)
