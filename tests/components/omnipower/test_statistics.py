@@ -15,6 +15,7 @@ from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from homeassistant.components.recorder import Recorder
@@ -30,6 +31,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from ccc_gateway.optical.load_profile import profile_batches
+from ccc_gateway.optical.session import MeterClock, ProfileRow
 from custom_components.omnipower import statistics
 from custom_components.omnipower.statistics import backfill_diagnostics, metadata, unit_class
 from custom_components.omnipower.statistics_rows import SERIES, readings
@@ -258,6 +261,25 @@ def test_quarter_hours_make_hourly_rows() -> None:
     }
     assert found.first_end == FIRST_END
     assert len(found.points) == len(BACKFILL["intervals"])
+
+
+def test_the_dst_fold_gives_twenty_five_distinct_hours() -> None:
+    """The night clocks go back, as the gateway's own batch code stamps it: the repeated
+    local hour has two rows, one hour apart in UTC, and none is lost or doubled."""
+    zone = ZoneInfo("Europe/Copenhagen")
+    first = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)  # local midnight, summer time
+    rows = []
+    for hour in range(26):
+        local = (first + timedelta(hours=hour)).astimezone(zone)
+        clock = MeterClock(local.replace(tzinfo=None), bool(local.dst()))
+        rows.append(ProfileRow(clock, 0, {"active_energy_import": 500.0 + hour}, 3600))
+    (batch,) = profile_batches(rows, zone=zone, meter=SERIAL, read_at=first, request_id=None)
+    found = readings(batch["intervals"], "active_energy_import_kwh")
+    starts = sorted(found.hours())
+    assert len(starts) == 26
+    assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(starts))
+    day = [s for s in starts if s.astimezone(zone).date() == datetime(2026, 10, 25).date()]
+    assert len(day) == 25
 
 
 @pytest.mark.parametrize(
