@@ -1,6 +1,6 @@
 """The last accepted invocation counter per system title, kept on disk.
 
-DESIGN §3.1: a replayed frame must stay rejected after a restart, so the replay guard's memory
+docs/gateway.md: a replayed frame must stay rejected after a restart, so the replay guard's memory
 cannot live only in RAM. The file is tiny JSON (``{"4B414D4501A4DC52": 493793}``) rewritten
 atomically (temporary file, then ``os.replace``), so a power cut leaves the old or the new
 version, never half of one.

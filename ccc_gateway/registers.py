@@ -1,6 +1,6 @@
 """Register scale and order: the push is read at the meter's own scalers, and never goes down.
 
-The CCC push carries raw integers without their scaler (PROTOCOL.md 1.7), so the decoder applies
+The CCC push carries raw integers without their scaler ([HAN]), so the decoder applies
 the configured one or the list's documented default. The optical port, when there is one, tells
 the truth: each register's scaler_unit (attribute 3). :class:`PushScalers` learns the energy,
 current and voltage scalers from it, rescales every push to them, reports a disagreement with

@@ -42,7 +42,7 @@ __all__ = ["COMMAND", "add_arguments", "run"]
 
 SAVE_EVERY_S: Final = 30.0
 #: The CCC's line speed: 2400 8N1 for the DLMS lists; HAN P1 meters send at 115200 8N1
-#: (PROTOCOL.md 1.2).
+#: ([HAN]).
 CCC_BAUD: Final = 2400
 P1_BAUD: Final = 115_200
 DISPLAY_EVERY_S: Final = 1.0

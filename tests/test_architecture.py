@@ -1,4 +1,4 @@
-"""The tree keeps the shape DESIGN.md draws: layers that only import downwards, and no circles.
+"""The tree keeps its shape: layers that only import downwards, and no circles.
 
 Read from the source with :mod:`ast` (nothing is imported), so the test sees every import: at
 module level, inside functions, and under ``TYPE_CHECKING``. A circle hidden behind

@@ -1,5 +1,5 @@
 """Commands that switch power or change money: validated, authorised, executed at most once.
 
-DESIGN.md 3.3. The guard is pure (time is passed in); the service executes an accepted command
+docs/mqtt.md. The guard is pure (time is passed in); the service executes an accepted command
 over the optical port and confirms it by reading the state back.
 """

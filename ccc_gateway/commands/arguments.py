@@ -88,7 +88,7 @@ def _top_up(args: dict[str, Any]) -> dict[str, Any]:
     return {"energy_kwh": _number(args, "energy_kwh", 0.001, 100_000)}
 
 
-#: AlarmLimit (1.1.130.0.7.255) is a u16 in whole kWh (PROTOCOL.md 2.3.4): 7.5 would be
+#: AlarmLimit (1.1.130.0.7.255) is a u16 in whole kWh ([DLMS] §3): 7.5 would be
 #: written as 8, so it is refused here, before anything reaches the meter.
 ALARM_LIMIT_RESOLUTION_KWH: Final = 1.0
 

@@ -2,7 +2,7 @@
 
 Payload: ``{"id", "expires_at", "args", "sig"?}``. The signature is the lowercase hex
 HMAC-SHA256 over the UTF-8 bytes of ``<topic>\\n<payload JSON without "sig", keys sorted, no
-spaces>`` (DESIGN.md 4), so a signed command cannot be replayed on another meter's topic or
+spaces>`` (docs/mqtt.md), so a signed command cannot be replayed on another meter's topic or
 with other arguments.
 """
 
@@ -118,7 +118,7 @@ def parse_envelope(topic: str, payload: bytes, *, base_topic: str = "omnipower")
     """Check the shape of a command message; raises :class:`EnvelopeError` with a reason.
 
     Never raises anything else, whatever the bytes: a command that cannot be read is still
-    answered (DESIGN.md 3.3), and the id, meter and command name are carried on the error as
+    answered (docs/mqtt.md), and the id, meter and command name are carried on the error as
     soon as they are known.
     """
     parts = topic.split("/")

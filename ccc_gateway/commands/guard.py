@@ -1,4 +1,4 @@
-"""The command guard: every rule of DESIGN.md 3.3 before a command may reach the meter.
+"""The command guard: every rule of docs/mqtt.md, Commands before a command may reach the meter.
 
 Order of checks, each with its own rejection reason: retained → malformed → unknown meter →
 command not enabled for this meter → expired (or too far ahead) → signature → duplicate id →

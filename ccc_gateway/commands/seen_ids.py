@@ -5,7 +5,7 @@ after that a resend is refused as expired anyway, so memory is bounded by the co
 one time. :class:`SeenIds` keeps them in memory (pure, time passed in); :class:`FileSeenIds`
 also keeps them in the state directory, written atomically and fsynced *before* the guard lets
 the command run, so an id accepted before a restart or a power cut is still a ``duplicate``
-after it (DESIGN.md 3.3, issue 10).
+after it (docs/mqtt.md, Commands, issue 10).
 """
 
 from __future__ import annotations

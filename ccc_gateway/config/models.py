@@ -15,7 +15,7 @@ from ..demand.rules import TariffRule
 from ..protocol import HdlcAddress, Keys, Resolution, SecurityPolicy
 from ..protocol.hdlc import HdlcRoute
 
-#: Control byte of a push: an unnumbered-information frame with the final bit (PROTOCOL.md 1.3).
+#: Control byte of a push: an unnumbered-information frame with the final bit ([GB] 8.4).
 UI_FINAL: Final = 0x13
 
 __all__ = [
@@ -122,9 +122,9 @@ class OpticalPortConfig:
     """The optical head: DLMS/COSEM over HDLC (polling and commands) or an IEC 62056-21 readout.
 
     DLMS uses the optical association (client 19, LLS) when a password is set, else the public
-    one (client 16, read-only: no commands). PROTOCOL.md 2.3.2. A meter with local interface
+    one (client 16, read-only: no commands). [DLMS] §2.4. A meter with local interface
     encryption (Z28 = 1) takes HLS-GMAC instead of the password: both keys set, the session
-    authenticates with mechanism 5 and ciphers every request (PROTOCOL.md 2.3.5), as
+    authenticates with mechanism 5 and ciphers every request ([DLMS] HLS, [GB] 9.2.7.4), as
     ``system_title``.
     """
 
@@ -169,7 +169,7 @@ class OpticalPortConfig:
 
     @property
     def client_address(self) -> int:
-        """The client SAP (PROTOCOL.md 2.3.2): 19 optical, 18 primary module, 20 CCC module, all
+        """The client SAP ([DLMS] §2.4): 19 optical, 18 primary module, 20 CCC module, all
         LLS (or HLS-GMAC with keys); 16 (public, read-only) without either."""
         if not self.authenticated:
             return 16

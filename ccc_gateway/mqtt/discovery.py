@@ -1,6 +1,6 @@
 """Home Assistant MQTT discovery (off by default): entities for users without the integration.
 
-The custom integration is the full experience (DESIGN §5); discovery gives a plain MQTT set-up
+The custom integration is the full experience; discovery gives a plain MQTT set-up
 (Home Assistant without the integration, or anything that reads Home Assistant discovery)
 entities for everything the contract carries, read straight from its topics. It is one
 **device-based** discovery message per meter (``<prefix>/device/omnipower_<meter>/config``,

@@ -1,6 +1,6 @@
 """What waits for the broker: latest state per topic, and a bounded queue of events.
 
-DESIGN §4 and issue 6 §3: while the broker is away the gateway keeps reading, keeps the latest
+docs/mqtt.md and issue 6 §3: while the broker is away the gateway keeps reading, keeps the latest
 state, keeps a bounded number of events, and publishes them on reconnect; a reader never blocks
 on MQTT. Issue 16: the same outbox lives across a switch to another broker node, and register
 updates (:attr:`Delivery.SERIES`) are each kept, in order, so a back-end that bills from them

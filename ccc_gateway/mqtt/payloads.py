@@ -1,8 +1,8 @@
 """Pure builders: a checked push or a meter's state in, the contract's JSON object out.
 
-Every state payload carries ``ts`` (the meter's own time as aware ISO 8601, DESIGN §4) and
+Every state payload carries ``ts`` (the meter's own time as aware ISO 8601, docs/mqtt.md) and
 ``schema``; units are in the key names. The builders never see a frame that failed a check: the
-decoder only hands out pushes that passed them all (DESIGN §3.1).
+decoder only hands out pushes that passed them all (docs/gateway.md, Integrity).
 """
 
 from __future__ import annotations

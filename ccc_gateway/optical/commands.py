@@ -6,7 +6,7 @@ does it, followed by a read of the objects it changes; the command is ``done`` o
 meter shows the expected state. A refused write is ``meter_error``, an unexpected read-back
 ``readback_mismatch``; neither is retried (a retry of a power switch is a new command).
 
-Breaker writes follow CouplingState's state machine (PROTOCOL.md 2.3.4): ``disconnect`` writes 1
+Breaker writes follow CouplingState's state machine ([DLMS] §3): ``disconnect`` writes 1
 and expects 1; ``release`` (only from 1) writes 2 and expects 8 (ready) or, with automatic
 reconnection, 4; ``reconnect`` (only from 8) writes 3 and expects 4. A transition the state
 machine does not allow is refused here, before anything is written, naming the state.
@@ -170,7 +170,7 @@ class OpticalCommandExecutor:
 
     async def _tariff(self, session: OpticalSession, command: AcceptedCommand) -> dict[str, Any]:
         # Writing ActualTariff forces a tariff; writing 0 hands control back to the meter's own
-        # calendar or inputs (the emulator's documented convention; PROTOCOL.md is silent).
+        # calendar or inputs (the emulator's convention; Kamstrup's documents are silent).
         forced = command.args.get("tariff") if command.args["mode"] == "force" else None
         await session.write("actual_tariff", forced or 0)
         after = await session.read(["actual_tariff", "tariff_source"])

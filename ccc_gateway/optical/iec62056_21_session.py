@@ -5,7 +5,7 @@ poller needs no second code path. A session opens the optical head and takes one
 first call that needs it); every ``read`` and ``read_clock`` of that session answers from it. The
 readout's registers are matched to the object names of
 :mod:`ccc_gateway.protocol.omnipower_objects` by their ``C.D.E`` codes (the display suppresses A
-and B, PROTOCOL.md §2.2) and converted from the display's units to the contract's (``kW`` → W,
+and B, [1107]) and converted from the display's units to the contract's (``kW`` → W,
 ``kWh`` stays kWh). A register whose unit cannot be converted is left out, never guessed; so is
 anything the table does not name.
 

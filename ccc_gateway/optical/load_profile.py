@@ -50,7 +50,7 @@ PROFILE_REGISTERS: Final = (
 )
 #: Intervals per ``load_profile`` message (a day of 15-minute intervals).
 BATCH_SIZE: Final = 96
-#: Capture periods the contract allows (PROTOCOL.md 2.3.4: 300/900/1800/3600 s).
+#: Capture periods the contract allows ([DLMS] §3: 300/900/1800/3600 s).
 INTERVALS: Final = (300, 900, 1800, 3600)
 
 

@@ -73,7 +73,7 @@ _BY_LOGICAL_NAME: Final = {obj.logical_name: obj for obj in OBJECTS}
 _EPOCH_2020: Final = 1_577_836_800
 #: HLS counters reserved on disk before a session starts (a session uses a few dozen).
 SESSION_COUNTERS: Final = 500
-#: Column OBIS → load-profile key (PROTOCOL.md 2.3.4: A+, A−, R+, R− in the profile).
+#: Column OBIS → load-profile key ([DLMS] §3: A+, A−, R+, R− in the profile).
 _PROFILE_COLUMNS: Final = {
     bytes([1, 1, 1, 8, 0, 255]): "active_energy_import",
     bytes([1, 1, 2, 8, 0, 255]): "active_energy_export",
@@ -388,7 +388,7 @@ class DlmsSession:
         return MeterClock(stamp.to_naive(), stamp.dst)
 
     async def write_clock(self, clock: MeterClock) -> None:
-        """Set the clock with its DST bit (PROTOCOL.md 2.3.4: required inside the DST window)."""
+        """Set the clock with its DST bit ([DLMS] §3: required inside the DST window)."""
         obj = by_name("clock")
         stamp = CosemDateTime.from_datetime(clock.local, dst=bool(clock.dst))
         descriptor = AttributeDescriptor(8, obj.logical_name, 2)
@@ -415,7 +415,7 @@ class DlmsSession:
         if buffer is None or buffer.type != DataType.ARRAY:
             raise ObjectRefused("load_profile", "buffer not readable with a range")
         # The entry's status is Kamstrup's LoggerStatus, the profile's own attribute 255
-        # (Integer8 -1 on the wire, PROTOCOL.md 2.3.3), not the reserved class 1 column.
+        # (Integer8 -1 on the wire, [DLMS] §4), not the reserved class 1 column.
         status_column = next(
             (
                 index

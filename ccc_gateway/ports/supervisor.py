@@ -1,6 +1,6 @@
 """The reconnect loop around one port: open, read, notice silence, reopen with backoff.
 
-The adapters only move bytes; this loop owns what DESIGN §2 asks of the adapter layer: a port
+The adapters only move bytes; this loop owns what docs/gateway.md asks of the adapter layer: a port
 that disappears is reopened with a capped exponential backoff, logged once when lost (with what
 to check) and once when back, and never takes anything else down with it.
 """

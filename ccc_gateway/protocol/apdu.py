@@ -1,6 +1,6 @@
 """xDLMS APDUs carried by the push: data-notification and the ciphered envelopes.
 
-Construct declarations define the layouts (Green Book 9.3; PROTOCOL.md 1.4, 1.5); plain
+Construct declarations define the layouts (Green Book 9.3; [GB]); plain
 functions parse them into typed values and raise our named errors.
 """
 

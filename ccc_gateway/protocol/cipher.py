@@ -1,6 +1,6 @@
 """AES-128-GCM of DLMS security suite 0, and the invocation-counter replay guard.
 
-Green Book 9.2.7 (PROTOCOL.md 1.5): IV = system title (8) || invocation counter (4);
+Green Book 9.2.7 ([GB]): IV = system title (8) || invocation counter (4);
 key = EK (GPK60, KeyType 64); tag truncated to 12 octets. The security control byte SC says
 what was applied:
 

@@ -1,6 +1,6 @@
 """One-call decoding for tools, tests and benchmarks, and the streaming :class:`PushDecoder`.
 
-Order of checks (DESIGN.md 3.1): flags, format, length, HCS, FCS, segmentation, LLC, the
+Order of checks (docs/gateway.md): flags, format, length, HCS, FCS, segmentation, LLC, the
 meter's security policy (no plaintext once keys are configured; no tag-less 0x20 unless the
 meter opted in; the meter's HDLC route), APDU structure, GCM tag, invocation counter; a value
 exists only once all of them passed. Every failure raises one of the named errors of

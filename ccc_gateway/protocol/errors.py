@@ -190,7 +190,7 @@ class PolicyRefused(RemoteProtocolError):
     """The frame may be well formed, but this meter's security policy does not accept it.
 
     The push travels over a wire anyone can tap into: with keys configured, only frames that
-    prove they come from the meter may set values (DESIGN.md 3.1).
+    prove they come from the meter may set values (docs/gateway.md, Integrity).
     """
 
     code = "policy_refused"

@@ -1,6 +1,6 @@
 """Sans-I/O HDLC framing of a byte stream: chunks in, checked frames and named errors out.
 
-Rules (PROTOCOL.md 1.3): frames are delimited by their length field, not by flags, because
+Rules ([GB] 8.4): frames are delimited by their length field, not by flags, because
 OMNIPOWER does no octet stuffing. After anything wrong the reader resynchronises on the next
 flag, so one bad frame never costs the next. The header check (HCS) runs as soon as the
 header has arrived, so a corrupt length cannot make the reader swallow the following frame.

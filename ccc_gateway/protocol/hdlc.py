@@ -4,7 +4,7 @@ The Construct declaration :data:`HdlcFrameStruct` is the definition; the emulato
 with it. The gateway's hot path uses :func:`parse_frame`, a specialised routine that the tests
 hold to agree with the declaration on every vector and on hypothesis-generated frames.
 
-No octet stuffing: the length field delimits the frame (PROTOCOL.md 1.3; the Radius frame carries
+No octet stuffing: the length field delimits the frame ([GB] 8.4; the Radius frame carries
 0x7E inside its body). A frame without information field has no HCS, only the FCS.
 """
 

@@ -4,7 +4,7 @@ Pure code shared by the emulator's optical port (which builds what a meter sends
 a hand-held unit sends) and the gateway's readout client (the other way round). The streaming
 parser lives in :mod:`.iec62056_21_reader`.
 
-Facts (PROTOCOL.md §2.2, [1107] §2 and §7): every character is 7 data bits with even parity and
+Facts ([1107] §2 and §7): every character is 7 data bits with even parity and
 one stop bit. A pty carries 8 bits, and a UART at 8N1 samples exactly the same 10-bit frame, so
 the parity bit travels as bit 7 of each octet (``/`` 0x2F goes out as 0xAF); :func:`add_parity`
 and :func:`strip_parity` turn one view into the other. The BCC is the XOR of the 7-bit characters

@@ -3,7 +3,7 @@
 Both ends use it: the emulator's optical port reads what the hand-held unit (HHU) sends, and the
 readout client reads what the meter sends. Rules:
 
-- With ``parity=True`` the input is the 8-bit view of a 7E1 line (PROTOCOL.md §2.1): each octet
+- With ``parity=True`` the input is the 8-bit view of a 7E1 line ([TD]): each octet
   must have even parity, and bit 7 is removed before parsing. A message that holds a character
   with bad parity is rejected as a whole (:class:`ParityError`), and parsing goes on after it.
 - A lone ACK and the first character of an option select (``ACK 0 Z Y CR LF``) are the same

@@ -1,7 +1,7 @@
 """OBIS codes (IEC 62056-61) and what the OMNIPOWER lists mean by them.
 
 Codes are handled as the string "A.B.C.D.E.F", the form users, the MQTT contract and the
-vectors use. Kamstrup's push objects use B = 1 (PROTOCOL.md 2.3.4); the standard form B = 0
+vectors use. Kamstrup's push objects use B = 1 ([DLMS] §3); the standard form B = 0
 (HAN P1) names the same quantities, so the quantity table is keyed by C.D.E.
 """
 

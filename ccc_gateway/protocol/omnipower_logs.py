@@ -5,7 +5,7 @@ column's meaning can never disagree between the two. Every profile is class 7 (p
 and is read by range on its clock column or by entry; ``profile_entries`` (attribute 8) is the
 logger's depth, ``entries_in_use`` (attribute 7) how many it holds.
 
-Sources and choices (PROTOCOL.md 2.3.4 lists only the load profile, the billing loggers and the
+Sources and choices ([DLMS] §3 lists only the load profile, the billing loggers and the
 cut-off log; the data sheet names the values, not their objects):
 
 - **Standard event log** 1.1.99.98.0.255 and its event-code object 1.1.96.11.0.255: the
@@ -18,8 +18,8 @@ cut-off log; the data sheet names the values, not their objects):
   object 1.1.96.11.4.255. One entry per finished sag, swell or interruption, stamped when it
   ended (so entries are in time order and a range cursor never skips one); its start is the
   stamp minus the duration.
-- **Cut-off log** 1.1.99.98.5.255 (PROTOCOL.md 2.3.4, [TD] 4.8.12).
-- **Billing loggers** 1.1.98.1.0.255 and 1.1.98.2.0.255 (PROTOCOL.md 2.3.4): one entry per
+- **Cut-off log** 1.1.99.98.5.255 ([DLMS] §3, [TD] 4.8.12).
+- **Billing loggers** 1.1.98.1.0.255 and 1.1.98.2.0.255 ([DLMS] §3): one entry per
   debiting stop. Logger 1 holds the data sheet's "Various" and "Energy registers" columns of its
   "Permanent memory" table, logger 2 its "Power registers"; both carry the debiting-stop
   counter, so their entries pair up.

@@ -2,7 +2,7 @@
 
 One table, shared by both sides, so an object's logical name, class, unit and access can never
 disagree between the DLMS server and its client. Source: Kamstrup "DLMS/COSEM objects,
-OMNIPOWER" (2015) as summarised in PROTOCOL.md 2.3.4 — note Kamstrup's B = 1 in every
+OMNIPOWER" (2015) as summarised in [DLMS] §3 — note Kamstrup's B = 1 in every
 electricity OBIS code. Power-quality objects (THD, sags, swells, unbalance) are not in that 2015
 list; they use the standard IEC 62056-6-1 codes with Kamstrup's B = 1, marked ``standard_obis``:
 a real meter may publish them elsewhere, which the gateway then reports as object-undefined.
@@ -57,7 +57,7 @@ class CosemObject:
 
 
 class CouplingState(IntEnum):
-    """CouplingState 1.1.128.0.0.255 as read (PROTOCOL.md 2.3.4)."""
+    """CouplingState 1.1.128.0.0.255 as read ([DLMS] §3)."""
 
     DISCONNECTED = 1
     CONNECTED = 4

@@ -1,6 +1,6 @@
 """The Swedish "HAN P1" ASCII telegram some OMNIPOWER meters push instead of DLMS.
 
-DSMR-like (PROTOCOL.md 1.2; vector se_3ph_han_p1_telegram): ``/KAM5`` identification line,
+DSMR-like ([HAN]; vector se_3ph_han_p1_telegram): ``/KAM5`` identification line,
 blank line, ``1-0:1.8.0(00009621.983*kWh)`` data lines, then ``!`` and a CRC-16 in four hex
 digits. The CRC is CRC-16/ARC (reflected polynomial 0xA001, init 0) over ``/`` .. ``!``.
 """

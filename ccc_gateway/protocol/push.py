@@ -1,6 +1,6 @@
 """Turn a push's notification body into typed readings.
 
-The list is recognised from its content, never by matching known frames (PROTOCOL.md 1.7):
+The list is recognised from its content, never by matching known frames ([HAN]):
 
 * first element: the list version id, a bare visible-string ("Kamstrup_V0001");
 * then pairs of OBIS octet-string(6) and value; absent objects either omitted or sent as
@@ -108,7 +108,7 @@ class Reading(tuple[str, str, Any, int | None, str | None, Any]):
 
 @record
 class Resolution:
-    """Decimal scalers per quantity (PROTOCOL.md 1.7 "Scaler caveats").
+    """Decimal scalers per quantity ([HAN] "Scaler caveats").
 
     ``None`` means "the documented default for the list": energy 10 Wh (scaler 1) on HAN-NVE
     lists and Wh (0) on DLMS push 1; current 0.01 A (−2), or 0.001 A (−3) on CT meters (type
@@ -245,7 +245,7 @@ def _pairs(items: tuple[Data, ...]) -> tuple[list[tuple[str, Quantity, Data]], i
 
 
 def classify(codes: set[str]) -> ListKind:
-    """Which list carries *codes* (PROTOCOL.md 1.7: recognised by content, never by frame)."""
+    """Which list carries *codes* ([HAN]: recognised by content, never by frame)."""
     if GS1_METER_ID in codes:
         return ListKind.HAN_NVE_LIST_2 if CLOCK in codes else ListKind.HAN_NVE_LIST_1
     return ListKind.DLMS_PUSH_1

@@ -6,7 +6,7 @@ no input raises. Rules:
 
 * The association is chosen by the link's addresses (client SAP, logical device). An AARQ for
   another pair, or with a wrong password, is rejected-permanent with diagnostic 13
-  (authentication-failure) as PROTOCOL.md 4 item 8 asks; a missing mechanism gets 12, a
+  (authentication-failure) as docs/emulator.md asks; a missing mechanism gets 12, a
   mechanism the association does not use 11, an unsupported application context 2.
 * Services need an association and the negotiated conformance bit; otherwise the answer is an
   exception-response (service-not-allowed).

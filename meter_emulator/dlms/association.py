@@ -1,6 +1,6 @@
 """Associations a meter offers, and class 15 (Association LN) that describes the current one.
 
-OMNIPOWER's associations (PROTOCOL.md 2.3.2): public (client 16 to the management logical
+OMNIPOWER's associations ([DLMS] §2.4): public (client 16 to the management logical
 device 1, no authentication, GET only), primary module (18), optical (19) and CCC (20, only
 while push is disabled), the last three to logical device 16 with LLS. Which association a
 request belongs to is settled by the HDLC addresses of the link it came on.
@@ -121,7 +121,7 @@ class AssociationLn(CosemObject):
 
     Version 0, not 1: version 1 adds attribute 9, security_setup_reference, the logical name
     of a Security setup object (class 64), and OMNIPOWER's object list has no class 64
-    (PROTOCOL.md 2.3.4). Declaring version 1 with 8 attributes made a generic client that
+    ([DLMS] §3). Declaring version 1 with 8 attributes made a generic client that
     reads every attribute of the class version fail on attribute 9 (issue 13).
     """
 

@@ -2,10 +2,10 @@
 register, 8 Clock and 23 HDLC setup (7 Profile generic and 15 Association LN have modules of their
 own).
 
-Attribute and method indices per the Blue Book (PROTOCOL.md 2.4; [GX] implementations for the
+Attribute and method indices per the Blue Book ([BB]; [GX] implementations for the
 types). An object holds *bindings*, not values: each readable attribute is a function that asks
 the meter model at the moment of the request, so every port sees the same registers at the same
-instant (PROTOCOL.md 4 item 10). Unbound attributes read as object-unavailable.
+instant (docs/emulator.md). Unbound attributes read as object-unavailable.
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ class Clock(CosemObject):
     Attributes: 2 time (octet-string date-time), 3 time_zone (long, minutes), 4 status
     (unsigned), 5 daylight_savings_begin, 6 _end, 7 _deviation (integer), 8 _enabled (boolean),
     9 clock_base (enum). Methods: 1 adjust_to_quarter ... 6 shift_time (long, seconds).
-    OMNIPOWER uses neither time_zone nor the status bits other than 0 and 7 (PROTOCOL.md 2.3.4).
+    OMNIPOWER uses neither time_zone nor the status bits other than 0 and 7 ([DLMS] §3).
     """
 
     class_id = 8
@@ -340,7 +340,7 @@ class CommSpeed(IntEnum):
 
 
 class HdlcSetup(CosemObject):
-    """Class 23 (IEC HDLC setup), version 1, as OMNIPOWER's defaults (PROTOCOL.md 2.3.1).
+    """Class 23 (IEC HDLC setup), version 1, as OMNIPOWER's defaults ([DLMS] §2.2).
 
     Attributes: 2 comm_speed, 3 window_size_transmit, 4 window_size_receive,
     5 max_info_field_length_transmit, 6 _receive, 7 inter_octet_time_out (ms),

@@ -3,7 +3,7 @@
 Pure functions from :class:`~meter_emulator.model.Meter` to capture objects and rows, used by
 :class:`~.model_provider.ModelProvider`. Layouts:
 
-- **Load profile** 1.1.99.1.0.255, Kamstrup's generic logger layout (PROTOCOL.md 2.3.3): the
+- **Load profile** 1.1.99.1.0.255, Kamstrup's generic logger layout ([DLMS] §4): the
   clock (0.1.1.0.0.255 attribute 2, local time with the entry's DST bit), LoggerStatus (the
   profile's attribute 255, long-unsigned: the entry's status byte, the emulator's bits of
   :class:`~meter_emulator.model.logs.ProfileStatus`), DataQuality (attribute 254,

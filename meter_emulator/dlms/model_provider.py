@@ -4,10 +4,10 @@
 
 Every call reads the model at that instant, so a GET, a CCC push and a 1107 readout made at the
 same simulated moment show the same registers, and a SET is the model's own command, seen at
-once by the other ports (PROTOCOL.md 4 item 10). The rights (who may write what) are the
+once by the other ports (docs/emulator.md). The rights (who may write what) are the
 registry's; this module only turns values into A-XDR and writes into model commands.
 
-Values and scalers (PROTOCOL.md 4 item 4): registers are raw integers at the meter's configured
+Values and scalers (docs/emulator.md): registers are raw integers at the meter's configured
 resolution, the very numbers the CCC push carries (``Meter.push_snapshot``), and attribute 3
 says so: energies at ``10**energy_scaler`` Wh (1 Wh or 10 Wh), voltages at 1 V or 0.01 V,
 currents at 0.01 A (0.001 A on CT meters), power factor and frequency at 0.01, THD at 0.1 %.
@@ -19,14 +19,14 @@ Writes, and the results a refusal gets:
   the model's breaker does; a transition its state forbids is *temporary-failure* (valid later,
   not now), any other value *other-reason*.
 - **ActualTariff**: 1–4 forces that tariff, **0 returns to the calendar or the module's
-  inputs** — the convention the gateway's tariff command relies on (PROTOCOL.md is silent); the
+  inputs** — the convention the gateway's tariff command relies on (Kamstrup is silent); the
   model has 4 tariffs, so 5–8 are *other-reason*.
 - **A14_Prepayment** (primary module only): the new credit; the difference is booked as a
   top-up, which first settles energy used after zero, as the model's top-up does. Credit is never
   lowered this way (*other-reason*).
 - **EventStatusB**: the bits written are cleared from the latched event status.
 - **Clock**: attribute 2 sets the local time, the DST bit settling the repeated autumn hour.
-  Inside the summer-time window the DST bit must be set (PROTOCOL.md 2.3.4); a set without it,
+  Inside the summer-time window the DST bit must be set ([DLMS] §3); a set without it,
   a time the clock skips, or a field left unspecified is *other-reason*. shift_time takes
   −900…900 s (Blue Book class 8).
 - **Load profile capture_period**: the model's integration period is a configuration code (Z4),
@@ -168,7 +168,7 @@ class ModelProvider:
                 value.year, value.month, value.day, value.hour, value.minute, value.second
             )
             if self._summer_time(local) and not value.dst:
-                return REFUSED  # PROTOCOL.md 2.3.4: inside the DST window bit 7 must be set
+                return REFUSED  # [DLMS] §3: inside the DST window bit 7 must be set
             self.meter.set_time(local, dst=value.dst)
         except ValueError:
             return REFUSED
@@ -274,7 +274,7 @@ def dlms_server_for(
     invocation_counter: Callable[[], int] | None = None,
 ) -> DlmsServer:
     """The DLMS/COSEM server of *meter*: the OMNIPOWER objects over :class:`ModelProvider`,
-    the four associations of PROTOCOL.md 2.3.2 (LLS with *password*), HDLC at
+    the four associations of [DLMS] §2.4 (LLS with *password*), HDLC at
     *physical_address*. Wrap it in :class:`~meter_emulator.ports.optical_mux.DlmsServerEndpoint`
     for the optical mux. *ccc_available* says when the CCC association may be used (push off).
 

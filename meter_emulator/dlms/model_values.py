@@ -41,7 +41,7 @@ Write: TypeAlias = Callable[[int], DataAccessResult]
 _U8, _U16, _U32 = DataType.UNSIGNED, DataType.LONG_UNSIGNED, DataType.DOUBLE_LONG_UNSIGNED
 OK: Final = DataAccessResult.SUCCESS
 REFUSED: Final = DataAccessResult.OTHER_REASON
-#: CutoffBasis bits (PROTOCOL.md 2.3.4) ↔ the model's cut-off basis names.
+#: CutoffBasis bits ([DLMS] §3) ↔ the model's cut-off basis names.
 CUTOFF_BITS: Final = {
     "load_controlled": 0x01,
     "prepayment": 0x02,
@@ -202,7 +202,7 @@ def last_duration_ms(meter: Meter) -> int:
 
 
 def scaler_of(meter: Meter, name: str) -> int:
-    """The scaler of object *name*'s value on this meter (the push resolution, PROTOCOL.md 4
+    """The scaler of object *name*'s value on this meter (the push resolution, docs/emulator.md
     item 4): energies at the configured Wh step, voltages and currents as the push sends them."""
     config = meter.config
     if name in ENERGY:

@@ -2,7 +2,7 @@
 
 Attributes: 2 buffer, 3 capture_objects, 4 capture_period (s), 5 sort_method, 6 sort_object,
 7 entries_in_use, 8 profile_entries; methods 1 reset, 2 capture (Blue Book 4.3.6). Selective
-access on the buffer (PROTOCOL.md 2.3.3): 1 range_descriptor (entries whose restricting column
+access on the buffer ([DLMS] §4): 1 range_descriptor (entries whose restricting column
 lies between two values, optionally only some columns) and 2 entry_descriptor (entries and
 columns by 1-based number, 0 meaning "to the last").
 """

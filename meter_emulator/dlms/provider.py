@@ -5,7 +5,7 @@ The object table is :data:`ccc_gateway.protocol.omnipower_objects.OBJECTS`, shar
 gateway's client so names, classes and access can never disagree. The meter model plugs in
 through :class:`MeterProvider`; every value is read from it at the moment of the request.
 
-Access (PROTOCOL.md 2.3.2, 2.3.4): the authenticated associations (LLS: primary module 18,
+Access ([DLMS] §2.4 and §3): the authenticated associations (LLS: primary module 18,
 optical 19, CCC 20; or an HLS one) read every attribute and write attribute 2 of the RW objects;
 R(W) objects are written only by the primary module, so the optical port gets
 read-write-denied. The public association (16 to logical device 1) only reads. The load
@@ -51,14 +51,14 @@ __all__ = [
     "omnipower_associations",
 ]
 
-#: GET and block-GET only (PROTOCOL.md 2.3.2).
+#: GET and block-GET only ([DLMS] §2.4).
 PUBLIC_CONFORMANCE: Final = Conformance.GET | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
 #: GET, block-GET, SET, ACTION and selective access.
 LLS_CONFORMANCE: Final = (
     PUBLIC_CONFORMANCE | Conformance.SET | Conformance.ACTION | Conformance.SELECTIVE_ACCESS
 )
 #: The LLS services plus general protection (general-glo-ciphering), as the public hints on
-#: OMNIPOWER's HLS association say (PROTOCOL.md 2.3.5).
+#: OMNIPOWER's HLS association say ([DLMS] HLS, [GB] 9.2.7.4).
 HLS_CONFORMANCE: Final = LLS_CONFORMANCE | Conformance.GENERAL_PROTECTION
 
 
@@ -67,7 +67,7 @@ class MeterProvider(Protocol):
 
     Values are raw, at the meter's configured resolution, typed as the meter sends them (for
     example double-long-unsigned energies); :meth:`scaler` keeps attribute 3 consistent with
-    the push resolution (PROTOCOL.md 4 item 4).
+    the push resolution (docs/emulator.md).
     """
 
     def has(self, name: str) -> bool:
@@ -138,7 +138,7 @@ def omnipower_associations(
     firmware_f1: bool = False,
     hls: HlsGmacServer | None = None,
 ) -> tuple[AssociationConfig, ...]:
-    """The four associations of PROTOCOL.md 2.3.2 (optical and CCC SAPs swap on SW F1).
+    """The four associations of [DLMS] §2.4 (optical and CCC SAPs swap on SW F1).
 
     With *hls* (local interface encryption, Z28 = 1) the three authenticated associations take
     HLS-GMAC with those keys instead of the LLS password, which they then refuse; the public

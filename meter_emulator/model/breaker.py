@@ -1,4 +1,4 @@
-"""Smart disconnect: the CouplingState machine of PROTOCOL.md 2.3.4 (1.1.128.0.0.255).
+"""Smart disconnect: the CouplingState machine of [DLMS] §3 (1.1.128.0.0.255).
 
 Commands written to CouplingState: 1 disconnect (from anywhere), 2 release for reconnection
 (only from 1, → 8), 3 reconnect (only from 8, → 4). The push button opens a connected breaker
@@ -35,7 +35,7 @@ CUTOFF_LOG_DEPTH: Final = 200
 
 @unique
 class CouplingState(IntEnum):
-    """CouplingState as read (PROTOCOL.md 2.3.4)."""
+    """CouplingState as read ([DLMS] §3)."""
 
     DISCONNECTED = 1
     CONNECTED = 4

@@ -7,7 +7,7 @@ plus an offset that grows with the drift (ppm) and jumps when the time is set or
 The meter keeps local time from its own table (Z11 GMT offset, Z15 EU summer time), not from
 a time-zone database: summer time runs from 01:00 UTC on the last Sunday of March to 01:00 UTC
 on the last Sunday of October (Directive 2000/84/EC, art. 2 and 3). The clock status carries
-bit 7 (DST) and bit 0 (invalid) only (PROTOCOL.md 2.3.4).
+bit 7 (DST) and bit 0 (invalid) only ([DLMS] §3).
 """
 
 from __future__ import annotations

@@ -359,7 +359,7 @@ def parse_config(data: Mapping[str, Any]) -> MeterConfig:
         raise ConfigError("push.encryption_key", "needed when an authentication key is given")
     if push.encryption_key is not None and push.authentication_key is None:
         # OMNIPOWER ciphers its push with security control 0x30 (encrypted and authenticated,
-        # PROTOCOL.md 1.5); encryption-only 0x20 is not seen from the meter, and the gateway
+        # [GB]); encryption-only 0x20 is not seen from the meter, and the gateway
         # refuses it by default, so the emulator does not offer it.
         raise ConfigError(
             "push.authentication_key",

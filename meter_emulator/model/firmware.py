@@ -1,6 +1,6 @@
 """The emulator's firmware images: what a remote firmware update (image transfer) carries.
 
-The data sheet names remote firmware update, and the object list has class 18 (PROTOCOL.md
+The data sheet names remote firmware update, and the object list has class 18 ([DLMS]
 2.3.4), but Kamstrup's image format and signature are not public. The emulator defines its own,
 so that a client can run the standard sequence and see both outcomes:
 

@@ -2,8 +2,8 @@
 
 The type number is the data sheet's hardware configuration code ("Configuration – hardware"):
 ``68 X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 X11 X12 X13 X14X15X16``, 18 characters, e.g.
-``6861111BN242101040``. PROTOCOL.md 4 item 3: real prefixes are 686 single-phase, 684
-three-phase, 685 CT-connected three-phase. The GS1 number and system title follow PROTOCOL.md 1.5.
+``6861111BN242101040``. docs/emulator.md: real prefixes are 686 single-phase, 684
+three-phase, 685 CT-connected three-phase. The GS1 number and system title follow [GB].
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = [
     "system_title",
 ]
 
-#: Kamstrup's GS1 company prefix (PROTOCOL.md 1.5: seen in all 7 public GS1 numbers).
+#: Kamstrup's GS1 company prefix ([GB]: seen in all 7 public GS1 numbers).
 GS1_PREFIX: Final = "5706567"
 _TYPE_LENGTH: Final = 18
 
@@ -153,7 +153,7 @@ def gs1_check_digit(digits: str) -> int:
 
 
 def gs1_number(serial: int) -> str:
-    """The 16-digit GS1 meter id: prefix, 8-digit serial, check digit (PROTOCOL.md 1.5)."""
+    """The 16-digit GS1 meter id: prefix, 8-digit serial, check digit ([GB])."""
     if not 0 <= serial <= 99_999_999:
         raise ValueError("the serial number has at most 8 digits")
     body = f"{GS1_PREFIX}{serial:08d}"
@@ -161,7 +161,7 @@ def gs1_number(serial: int) -> str:
 
 
 def system_title(serial: int) -> bytes:
-    """ "KAME" + the serial as uint32 big-endian (PROTOCOL.md 1.5)."""
+    """ "KAME" + the serial as uint32 big-endian ([GB])."""
     return b"KAME" + serial.to_bytes(4, "big")
 
 

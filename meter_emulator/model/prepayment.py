@@ -1,4 +1,4 @@
-"""Energy-based prepayment (PROTOCOL.md 2.3.4, 1.1.130.0.x): kWh credit counting down on A+.
+"""Energy-based prepayment ([DLMS] §3, 1.1.130.0.x): kWh credit counting down on A+.
 
 - A14_Prepayment (1.1.130.0.0.255) is the remaining credit; it never goes below zero.
 - Energy imported at zero credit (inside an exception window, or in the instant before the

@@ -1,7 +1,7 @@
 """The meter's registers as the outside sees them: push snapshot (OBIS → raw) and readings.
 
 The push snapshot feeds ``meter_emulator.ports.push_lists``: OBIS codes "A.B.C.D.E.F" mapped to
-the raw integer the meter sends at the configured resolution (PROTOCOL.md 1.7: energy 1 Wh or
+the raw integer the meter sends at the configured resolution ([HAN]: energy 1 Wh or
 10 Wh following the display format, current 0.01 A (0.001 A on CT meters), voltage 1 V or
 0.01 V, power factor 0.01, frequency 0.01 Hz), identities as strings, plus ``clock_dst`` for the
 APDU date-time. Registers the meter does not have are left out, so the push lists send them as

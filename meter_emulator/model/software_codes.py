@@ -19,7 +19,7 @@ whose other values are "see order form" (Z17, Z26) take only the public value.
 - Z28 ``local_interface_encryption``: 0 N/A (variant 1 only), 1 enabled, 2 disabled (variant
   2 only). Enabled, the optical port's authenticated associations (primary module 18, optical
   19, CCC 20) require HLS-GMAC with the keys of ``[optical]`` instead of the LLS password
-  ([TD] §4.6.7 "full encryption", PROTOCOL.md 2.3.5).
+  ([TD] §4.6.7 "full encryption", [DLMS] HLS, [GB] 9.2.7.4).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Tamper detection, load-control relays and the status words.
 
-MeterStatus (1.1.97.97.0.255) bits follow PROTOCOL.md 2.3.4: b0 reset, b2 magnet, b6 cover
+MeterStatus (1.1.97.97.0.255) bits follow [DLMS] §3: b0 reset, b2 magnet, b6 cover
 open. The bit layout of EventStatusA/B (0.1.96.10.1/2.255) is not public; the emulator assigns
 the bits of :class:`EventStatus` and documents them here. A tamper is *temporary* while it
 lasts and *permanent* (latched) until the event status is cleared, as the data sheet's tamper

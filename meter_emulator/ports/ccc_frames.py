@@ -1,6 +1,6 @@
 """From a list body to the bytes on the CCC wire: data-notification, optional ciphering, HDLC.
 
-Addressing follows every public capture (PROTOCOL.md 1.3): plaintext pushes go from server 16
+Addressing follows every public capture ([GB] 8.4): plaintext pushes go from server 16
 (0x21) to client 21 (0x2B); encrypted ones from 1 (0x03) to 32 (0x41). UI frames, control
 0x13, never segmented.
 """
@@ -29,7 +29,7 @@ CIPHERED_ADDRESSES: Final = (HdlcAddress(32), HdlcAddress(1))
 
 
 def system_title_for(serial: int) -> bytes:
-    """ "KAME" + the serial number as uint32 big-endian (PROTOCOL.md 1.5)."""
+    """ "KAME" + the serial number as uint32 big-endian ([GB])."""
     return b"KAME" + serial.to_bytes(4, "big")
 
 

@@ -2,7 +2,7 @@
 
 Bytes from the hand-held unit (HHU) go in with the time they arrived; bytes for the line come out
 with the baud rate to send them at. No clock is read: timers are deadlines compared with the
-``now`` the adapter passes, so tests step time by hand. Behaviour (PROTOCOL.md §2.2, [1107]):
+``now`` the adapter passes, so tests step time by hand. Behaviour ([1107], [1107]):
 
 - ``/?!`` (or ``/?<device address>!``) at the initial baud → ``/KAM5 <type>``.
 - ``ACK 0 Z 0`` → the readout at the baud Z selects (Kamstrup follows the HHU's choice; any Z

@@ -36,7 +36,7 @@ class Timers:
 class OpticalConfig:
     """How this port is set up; every field is a setting on the real meter."""
 
-    #: The 1107 password. Kamstrup's default is not published (PROTOCOL.md §2.2); "12345" is the
+    #: The 1107 password. Kamstrup's default is not published ([1107]); "12345" is the
     #: value the vendor's worked example uses.
     password: str = "12345"
     initial_baudrate: int = 300  #: 300 per the standard; Kamstrup also accepts 9600

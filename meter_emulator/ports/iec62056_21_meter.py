@@ -4,7 +4,7 @@
 meter model (``meter_emulator/model/``) will implement it; :class:`MemoryMeter` is a plain
 in-memory stand-in for tests and demos. Values cross the interface as typed numbers (``Decimal``
 kWh, not strings), and this module formats them the way the display does, because Kamstrup's
-1107 readout "follows the LCD format" (PROTOCOL.md §2.2, [1107] §7.4).
+1107 readout "follows the LCD format" ([1107] §7.4).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class OpticalMeter(Protocol):
 
 # --- the LCD format ----------------------------------------------------------------------------
 
-#: Energy registers show 7 integer digits and 2 decimals, demand 5 and 3 (PROTOCOL.md §2.2).
+#: Energy registers show 7 integer digits and 2 decimals, demand 5 and 3 ([1107]).
 _ENERGY_UNITS: Final = frozenset({"kWh", "kvarh", "kVAh"})
 _DEMAND_UNITS: Final = frozenset({"kW", "kvar", "kVA"})
 
@@ -209,7 +209,7 @@ def logger_blocks(address: str, table: LoggerReadout, rows_per_block: int) -> li
 
 _NOON: Final = MeterTime(datetime(2026, 1, 15, 12, 0, 0))
 
-# [1107] §4 / PROTOCOL.md §2.2: the fixed User data 1 and the default User data 2.
+# [1107] §4 / [1107]: the fixed User data 1 and the default User data 2.
 USER_DATA_1_REGISTERS: Final = (
     *("0.0.1", "1.8.0", "1.8.1", "1.8.2", "1.8.3", "1.8.4", "96.8.0", "0.128.1", "1.6.0"),
 )

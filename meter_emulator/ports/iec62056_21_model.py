@@ -2,7 +2,7 @@
 :class:`~.iec62056_21_meter.OpticalMeter` over :class:`~meter_emulator.model.Meter`.
 
 Every call reads the model at that instant, so a 1107 readout, a CCC push and a DLMS GET made at
-the same simulated moment show the same registers (PROTOCOL.md §4 item 10), and a W1 on
+the same simulated moment show the same registers (docs/emulator.md), and a W1 on
 ActualTariff is the model's :meth:`~meter_emulator.model.Meter.force_tariff`, seen at once by the
 other ports. Choices where the model and the 1107 display differ:
 

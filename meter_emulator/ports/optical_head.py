@@ -5,7 +5,7 @@ Assembles what the other modules define: the 1107 server on the model
 (:func:`~meter_emulator.dlms.model_provider.dlms_server_for`), the multiplexer that picks one
 of them by the first octet, and the paced link adapter. Both servers read and write the same
 :class:`~meter_emulator.model.Meter` the CCC push reads, so a change made over one port shows
-on the others at the same instant (PROTOCOL.md 4 item 10).
+on the others at the same instant (docs/emulator.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One optical port, two protocols: the first octet picks IEC 62056-21 or DLMS/HDLC.
 
-How a real OMNIPOWER tells the two apart on its optical head is not public (PROTOCOL.md §2.1,
-§5), so the emulator decides by the first octet of a dialogue, as PROTOCOL.md §2.1 suggests:
+How a real OMNIPOWER tells the two apart on its optical head is not public ([TD],
+§5), so the emulator decides by the first octet of a dialogue, as [TD] suggests:
 
 - ``0x7E``, the HDLC flag (DLMS is "Direct HDLC", 9600 8N1, with no mode E hand-over) → DLMS.
 - ``/`` → IEC 62056-21. ``0xAF`` is ``/`` with its even-parity bit as bit 7 (7E1 carried on an

@@ -1,4 +1,4 @@
-"""The Swedish "HAN P1" ASCII telegram, built from a register snapshot (PROTOCOL.md 1.2).
+"""The Swedish "HAN P1" ASCII telegram, built from a register snapshot ([HAN]).
 
 Some Swedish OMNIPOWER meters push a DSMR-like telegram instead of DLMS: an ``/KAM5``
 identification line, a blank line, one ``1-0:C.D.E(value*unit)`` line per register, then ``!``

@@ -1,4 +1,4 @@
-"""The CCC push lists of PROTOCOL.md 1.7, built from a register snapshot.
+"""The CCC push lists of [HAN], built from a register snapshot.
 
 A snapshot maps OBIS codes ("A.B.C.D.E.F") to the raw value the meter sends: integers at the
 configured register resolution, strings for identities. An object missing from the snapshot is

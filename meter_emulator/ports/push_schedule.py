@@ -1,4 +1,4 @@
-"""When the CCC pushes, by the meter's own clock (PROTOCOL.md 1.2, 4 item 2).
+"""When the CCC pushes, by the meter's own clock ([HAN], 4 item 2).
 
 The 10 s list goes out at hh:mm:x0. The hourly list (HAN-NVE list 2) goes out once an hour at a
 meter-specific offset — :05 in the spec, :25/:35/:55 in real captures — which never falls on a

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -91,6 +93,27 @@ def test_an_unwritable_state_dir_is_fatal(tmp_path: Path) -> None:
     assert problem is not None
     assert problem[0] is True
     assert "not writable" in problem[1]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the test above covers a non-root run")
+def test_an_immutable_state_dir_is_fatal_even_for_root(tmp_path: Path) -> None:
+    """Root ignores permission bits (CI runs as root), but not the immutable attribute: the
+    check must ask the kernel (access(2)), not read the mode bits."""
+    state = tmp_path / "state"
+    state.mkdir()
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr (e2fsprogs) is not installed")
+    made = subprocess.run(["chattr", "+i", str(state)], capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"this file system refuses the immutable attribute: {made.stderr.strip()}")
+    try:
+        problem = state_dir_problem(state)
+        assert problem is not None
+        assert problem[0] is True
+        assert "not writable" in problem[1]
+        assert f"uid {os.getuid()}" in problem[1]
+    finally:
+        subprocess.run(["chattr", "-i", str(state)], check=True)
 
 
 def test_a_writable_state_dir_is_fine(tmp_path: Path) -> None:

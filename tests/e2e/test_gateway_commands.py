@@ -1,4 +1,4 @@
-"""Commands over a real Mosquitto: every rule of DESIGN 3.3, answered on cmd/result.
+"""Commands over a real Mosquitto: every rule of docs/mqtt.md, Commands, answered on cmd/result.
 
 The meter side is the in-memory optical port of tests/ccc_gateway/optical/fake_port.py, standing
 in for the DLMS adapter so these tests pin the MQTT and safety rules; the DLMS path itself runs

@@ -1,6 +1,6 @@
 """ACTION service APDUs (Green Book xDLMS, tags C3 action-request and C7 action-response).
 
-Only the normal forms: OMNIPOWER methods take small parameters (PROTOCOL.md 2.3.3).
+Only the normal forms: OMNIPOWER methods take small parameters ([DLMS] §4).
 Action-Response-With-Optional-Data is {result Action-Result, return-parameters Get-Data-Result
 OPTIONAL}.
 """

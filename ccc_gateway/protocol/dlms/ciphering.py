@@ -4,7 +4,7 @@ Green Book 9.2.7: a glo-ciphered APDU is ``tag, length, SC, IC (4), ciphertext [
 tag is the plain service's glo- counterpart (get-request C0 -> C8, InitiateRequest 01 -> 21, ...).
 General-glo-ciphering (tag DB, the "general protection" conformance bit) wraps any service the
 same way and adds the sender's system title: ``DB, 08, title, length, SC, IC, ciphertext
-[tag]``; the public hints on OMNIPOWER's HLS association name it (PROTOCOL.md 2.3.5).
+[tag]``; the public hints on OMNIPOWER's HLS association name it ([DLMS] HLS, [GB] 9.2.7.4).
 The ciphering itself (IV = system title || IC, AAD = SC || AK) is :func:`cipher.encrypt`.
 HLS mechanism 5 answers the peer's challenge with SC || IC || GMAC(SC || AK || challenge).
 """

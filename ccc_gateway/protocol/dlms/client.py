@@ -2,7 +2,7 @@
 link (:mod:`.link`). Bytes in, events out, bytes queued; the gateway's optical-port adapter
 owns the port and the clock and calls ``timer`` at ``next_deadline``.
 
-Association as the OMNIPOWER optical port expects it (PROTOCOL.md 2.3.2): client SAP 19,
+Association as the OMNIPOWER optical port expects it ([DLMS] §2.4): client SAP 19,
 server logical device 16, LLS with the password (or the public client 16 to server 1 without;
 HLS-GMAC with glo-ciphering as an option).
 """

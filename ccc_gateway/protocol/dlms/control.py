@@ -2,7 +2,7 @@
 
 IEC 62056-46 / Green Book 8.4.3: normal response mode, modulo 8. Control byte, bit 0 first:
 I-frame ``RRR P SSS 0``; S-frames ``RRR P ss 01`` (RR 00, RNR 01); U-frames SNRM 83, DISC 43,
-UA 63, DM 0F, FRMR 87, UI 03, each with P/F = 0x10. The vendor example session of PROTOCOL.md
+UA 63, DM 0F, FRMR 87, UI 03, each with P/F = 0x10. The vendor example session of [DLMS] §4
 2.3.3 shows SNRM 93, UA 73, DISC 53 and I-frames 10, 32, 54 / 30, 52.
 
 The SNRM and UA information field negotiates the link (Green Book 8.4.5.3.2): format 81,

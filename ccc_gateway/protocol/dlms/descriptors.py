@@ -4,7 +4,7 @@ Green Book xDLMS ASN.1: Cosem-Attribute-Descriptor {class-id Unsigned16, instanc
 STRING (SIZE 6), attribute-id Integer8}, Cosem-Method-Descriptor (same with method-id) and
 Selective-Access-Descriptor {access-selector Unsigned8, access-parameters Data}. The two selectors
 of profile generic (class 7, Blue Book 4.3.6) are typed here: 1 range_descriptor and 2
-entry_descriptor (PROTOCOL.md 2.3.3 shows a Kamstrup range read byte by byte).
+entry_descriptor ([DLMS] §4 shows a Kamstrup range read byte by byte).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Sources: DLMS UA Green Book (IEC 62056-5-3) ASN.1 of the xDLMS APDUs (Data-Access-Result,
 Action-Result, Conformance, Exception-Response, ServiceError) and of the ACSE (association-result,
-acse-service-user/provider diagnostics, release reasons). PROTOCOL.md 2.3.3 lists the subset the
+acse-service-user/provider diagnostics, release reasons). [DLMS] §4 lists the subset the
 OMNIPOWER documentation uses.
 """
 

@@ -2,7 +2,7 @@
 
 get-request: normal [1], next [2], with-list [3]. get-response: normal [1], with-datablock [2]
 (block transfer, raw-data blocks), with-list [3]. Get-Data-Result is a CHOICE: data [0] or
-data-access-result [1]. Byte layouts as in the vendor example of PROTOCOL.md 2.3.3.
+data-access-result [1]. Byte layouts as in the vendor example of [DLMS] §4.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ glo-ciphered InitiateResponse. Pass 3: reply_to_HLS_authentication (class 15 met
 f(StoC) = SC || IC || GMAC(SC || AK || StoC); pass 4: the meter's f(CtoS) must verify. Every
 later APDU is ciphered both ways, and the meter's invocation counter must grow: with
 general-glo-ciphering when the meter grants the general-protection conformance bit (the form
-the public OMNIPOWER hints name, PROTOCOL.md 2.3.5), else with the service-specific glo- tags.
+the public OMNIPOWER hints name, [GB] 9.2.7.4), else with the service-specific glo- tags.
 """
 
 from __future__ import annotations

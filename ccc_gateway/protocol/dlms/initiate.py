@@ -1,7 +1,7 @@
 """xDLMS InitiateRequest (01) and InitiateResponse (08), carried in the ACSE user-information.
 
 Green Book xDLMS ASN.1, A-XDR encoded. The conformance block is the one BER element inside:
-``5F 1F`` (APPLICATION 31), length 4, 0 unused bits, 3 bytes (PROTOCOL.md 2.3.3 shows both
+``5F 1F`` (APPLICATION 31), length 4, 0 unused bits, 3 bytes ([DLMS] §4 shows both
 APDUs from the vendor's example session).
 """
 

@@ -11,7 +11,7 @@ as a generic tag-length-value loop that would restate :mod:`.acse` without check
 
 Sources: Green Book xDLMS ASN.1 (Get-Request, Get-Response, Set-Request, Set-Response,
 Action-Request, Action-Response, ExceptionResponse, ConfirmedServiceError, InitiateRequest,
-InitiateResponse, glo-ciphered APDUs); the byte layouts of PROTOCOL.md 2.3.3.
+InitiateResponse, glo-ciphered APDUs); the byte layouts of [DLMS] §4.
 """
 
 from __future__ import annotations

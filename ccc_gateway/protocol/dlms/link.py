@@ -1,7 +1,7 @@
 """Sans-I/O HDLC link state machines of the DLMS profile, client and server (bytes <-> APDUs).
 
 IEC 62056-46 / Green Book 8.4, normal response mode, window 1, as OMNIPOWER's optical port runs
-it (PROTOCOL.md 2.3.1). Both roles share the shape of h11: ``receive_data(data, now)`` returns
+it ([DLMS] §2.2). Both roles share the shape of h11: ``receive_data(data, now)`` returns
 events, the methods that send queue bytes, ``data_to_send()`` drains them, and ``timer(now)``
 runs the timeouts. Nothing here reads a clock: ``now`` is seconds on any monotonic scale.
 
@@ -60,7 +60,7 @@ __all__ = [
 #: Largest reassembled APDU accepted (the largest max-PDU-size an InitiateRequest can state,
 #: plus the LLC header): more means a peer that never ends its segments.
 MAX_APDU: Final = 0xFFFF + 3
-#: OMNIPOWER's defaults (PROTOCOL.md 2.3.1).
+#: OMNIPOWER's defaults ([DLMS] §2.2).
 DEFAULT_INACTIVITY_TIMEOUT: Final = 20.0
 DEFAULT_INTER_FRAME_TIMEOUT: Final = 0.5
 DEFAULT_RESPONSE_TIMEOUT: Final = 2.0

@@ -22,7 +22,7 @@ from ccc_gateway.protocol.errors import (
 )
 from tests.vectors import RADIUS, frame, key, vectors
 
-# Green Book / dlms-cosem tests/test_security.py (PROTOCOL.md 1.5)
+# Green Book / dlms-cosem tests/test_security.py ([GB])
 EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
 KEYS = Keys(EK, AK)

@@ -135,7 +135,7 @@ def test_resolution_is_configurable() -> None:
 
 
 def test_ct_meter_current_defaults_to_milliamperes() -> None:
-    """Type 685… meters send current in mA (PROTOCOL.md 1.7): found from the list's meter type."""
+    """Type 685… meters send current in mA ([HAN]): found from the list's meter type."""
     info = parse_frame(frame("no_3ph_list1_plain")).information
     ct = info.replace(b"6841", b"6851", 1)
     push = decode_frame(

@@ -23,7 +23,7 @@ from ccc_gateway.protocol.hdlc import (
 )
 from tests.vectors import HDLC_VECTORS, frame, vectors
 
-# Kamstrup "DLMS Protocol description" 5512-1424 §4.1 (PROTOCOL.md 2.3.3): every HCS/FCS verified.
+# Kamstrup "DLMS Protocol description" 5512-1424 §4.1 ([DLMS] §4): every HCS/FCS verified.
 SNRM = bytes.fromhex("7EA0200321937DD981801405020200060202000704000000010804000000016FEF7E")
 DISC = bytes.fromhex("7EA00703215303C77E")
 UA_AFTER_DISC = bytes.fromhex("7EA0072103730140" + "7E")
@@ -73,7 +73,7 @@ def test_session_frame_addresses() -> None:
     ("address", "wire"),
     [
         (HdlcAddress(16), "21"),
-        (HdlcAddress(16, 32, 2), "2041"),  # PROTOCOL.md 2.3.2: upper 16, lower 32
+        (HdlcAddress(16, 32, 2), "2041"),  # [DLMS] §2.4: upper 16, lower 32
         (HdlcAddress(16, 32, 4), "00200041"),
         (HdlcAddress(0x3FFF, 0x3FFF, 4), "FEFEFEFF"),
     ],

@@ -40,7 +40,7 @@ from ccc_gateway.protocol.iec62056_21 import (
 )
 from ccc_gateway.protocol.iec62056_21_reader import MessageReader, MessageRejected
 
-# PROTOCOL.md §2.2 worked values, from [1107] §7.2.
+# [1107] worked values, from [1107] §7.2.
 BCC_VECTORS = [
     ("break", Command("B0"), bytes.fromhex("0142300371")),
     ("p0", Command("P0", "()"), b"\x01P0\x02()\x03\x60"),
@@ -48,7 +48,7 @@ BCC_VECTORS = [
     ("p1", Command("P1", "(12345)"), b"\x01P1\x02(12345)\x03\x50"),
 ]
 
-# [1107] §7.4 example 2, as PROTOCOL.md §2.2 quotes it (the lines between are left out there).
+# [1107] §7.4 example 2, as [1107] quotes it (the lines between are left out there).
 EXAMPLE_BLOCK = (
     "0.0.1(12345678)\r\n97.97.0(210)\r\n1.8.0(0000010*kwh)\r\n96.8.0(49)\r\n"
     "1.0.0(01131212114656)\r\n!\r\n"
@@ -88,7 +88,7 @@ def test_sign_on_and_identification_bytes() -> None:
 
 
 def test_parity_sets_bit_7_for_odd_characters_only() -> None:
-    assert add_parity(b"/") == b"\xaf"  # PROTOCOL.md §2.1: 0x2F goes out as 0xAF
+    assert add_parity(b"/") == b"\xaf"  # [TD]: 0x2F goes out as 0xAF
     assert add_parity(b"0") == b"0"  # 0x30 has two one bits already
     assert strip_parity(b"\xaf0\x2f") == (b"/0/", [2])
     assert has_even_parity(0xAF)

@@ -46,7 +46,7 @@ def stamp(moment: datetime) -> Data:
 
 
 def _row(index: int) -> tuple[Data, ...]:
-    """One entry of the Kamstrup logger layout (PROTOCOL.md 2.3.3)."""
+    """One entry of the Kamstrup logger layout ([DLMS] §4)."""
     return (
         stamp(START + timedelta(minutes=15 * index)),
         Data(DataType.LONG_UNSIGNED, 0),

@@ -1,7 +1,7 @@
 """HLS-GMAC with glo-ciphering end to end: our client against the emulator's server.
 
 Keys, titles and challenges are the Green Book example's (dlms-cosem tests/test_security.py,
-PROTOCOL.md 1.5), so the two f(challenge) values on the wire are the published ones.
+[GB]), so the two f(challenge) values on the wire are the published ones.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def test_block_transfer_stays_ciphered() -> None:
 
 
 def test_with_general_protection_services_travel_general_glo_ciphered() -> None:
-    """The form the public OMNIPOWER hints name (PROTOCOL.md 2.3.5): tag DB with the title."""
+    """The form the public OMNIPOWER hints name ([GB] 9.2.7.4): tag DB with the title."""
     client, server, served = _pair(conformance=HLS_CONFORMANCE)
     client.associate(0)
     assert [type(e) for e in _run(client, server, served)] == [Associated]

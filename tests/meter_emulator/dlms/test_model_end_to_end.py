@@ -1,4 +1,4 @@
-"""Our client, the emulator's server and the real meter model end to end (PROTOCOL.md 4.10).
+"""Our client, the emulator's server and the real meter model end to end (docs/emulator.md).
 
 The binding itself (``model_provider.ModelProvider``) has its own tests; these hold the whole
 stack to show the push's registers and to carry writes into the model.

@@ -467,7 +467,7 @@ def test_a_meter_without_breaker_has_no_breaker_objects() -> None:
 
 
 def test_a_dlms_write_shows_on_every_port_at_once() -> None:
-    """PROTOCOL.md 4 item 10: the push, the 1107 port and the display read the same model."""
+    """docs/emulator.md: the push, the 1107 port and the display read the same model."""
     from meter_emulator.ports.iec62056_21_model import ModelOpticalMeter
 
     m = three_phase()

@@ -1,7 +1,7 @@
 """Range descriptors honour the deviation of their date-times (issue 13).
 
 The profile's stamps are the meter's local time with the deviation not specified and the DST
-bit set in summer (PROTOCOL.md 2.3.3); the fake meter is GMT+1, so its October stamps are
+bit set in summer ([DLMS] §4); the fake meter is GMT+1, so its October stamps are
 UTC+2. A bound with a deviation names an instant and must select the entries at that instant.
 """
 

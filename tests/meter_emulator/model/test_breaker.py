@@ -1,4 +1,4 @@
-"""The CouplingState machine (PROTOCOL.md 2.3.4): commands, button, automatic cut-offs."""
+"""The CouplingState machine ([DLMS] §3): commands, button, automatic cut-offs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Identity: type numbers, GS1 numbers and system titles as on real meters (PROTOCOL.md 1.5)."""
+"""Identity: type numbers, GS1 numbers and system titles as on real meters ([GB])."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """xDLMS and ACSE APDUs: byte-exact against published examples, round trips, garbage.
 
 Published sources:
-* [DLMS] Kamstrup "DLMS Protocol description" 5512-1424 D1 section 4 (PROTOCOL.md 2.3.3): the
+* [DLMS] Kamstrup "DLMS Protocol description" 5512-1424 D1 section 4 ([DLMS] §4): the
   public-association session and the LLS load-profile read with a range descriptor.
 * Green Book AES-GCM and HLS-GMAC vectors as dlms-cosem's tests/test_security.py carries them
-  (PROTOCOL.md 1.5).
+  ([GB]).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def test_get_request_next_and_the_datablock_header() -> None:
 
 
 def test_set_and_action_layouts() -> None:
-    """PROTOCOL.md 2.3.3: C1 01 inv class OBIS attr 00 data; C3 01 inv class OBIS method 01 data."""
+    """[DLMS] §4: C1 01 inv class OBIS attr 00 data; C3 01 inv class OBIS method 01 data."""
     coupling = AttributeDescriptor.of(1, "1.1.128.0.0.255", 2)
     assert SetRequestNormal(coupling, Data(DataType.UNSIGNED, 1)).to_bytes() == _hex(
         "C1 01 81 0001 0101800000FF 02 00 11 01"
@@ -232,7 +232,7 @@ def test_rejecting_aare_with_a_confirmed_service_error_inside() -> None:
     assert parse_apdu(provider.to_bytes()) == provider
 
 
-# --- Green Book ciphering vectors (PROTOCOL.md 1.5) ---------------------------------------------
+# --- Green Book ciphering vectors ([GB]) ---------------------------------------------
 
 EK = _hex("000102030405060708090A0B0C0D0E0F")
 AK = _hex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
@@ -282,7 +282,7 @@ def test_glo_initiate_request_vector_in_an_aarq() -> None:
 
 
 def test_hls_gmac_vectors() -> None:
-    """Both directions of the Green Book HLS-GMAC example (PROTOCOL.md 1.5)."""
+    """Both directions of the Green Book HLS-GMAC example ([GB])."""
     client = hls_gmac_response(
         keys=KEYS,
         system_title=_hex("4D4D4D0000000001"),

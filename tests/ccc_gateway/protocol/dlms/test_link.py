@@ -43,7 +43,7 @@ def _hex(text: str) -> bytes:
     return bytes.fromhex(text.replace(" ", ""))
 
 
-# [DLMS] 5512-1424 section 4.1 (PROTOCOL.md 2.3.3), every HCS/FCS verified there.
+# [DLMS] 5512-1424 section 4.1 ([DLMS] §4), every HCS/FCS verified there.
 VENDOR_SESSION = [
     _hex(
         "7E A020 03 21 93 7DD9 81 80 14 05 02 0200 06 02 0200 07 04 00000001 08 04 00000001 6FEF 7E"
@@ -218,7 +218,7 @@ def test_two_and_four_byte_server_addresses() -> None:
         assert _exchange(pump, b"\xc0") == [ApduReceived(b"A\xc0")]
         assert parse_frame(pump.up.sent[0]).destination == address
         assert parse_frame(pump.down.sent[0]).source == address
-    assert HdlcAddress(16, 32, 2).encode() == _hex("20 41")  # PROTOCOL.md 2.3.2
+    assert HdlcAddress(16, 32, 2).encode() == _hex("20 41")  # [DLMS] §2.4
     assert HdlcAddress(16, 32, 4).encode() == _hex("00 20 00 41")
 
 
